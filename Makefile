@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vsock-rust: virtio-vsock transports in Rust, as out-of-tree modules for
+# Linux 7.2.  The modules themselves are described by ./Kbuild; this Makefile
+# drives set-up, the kernel build, the VM tests and the demo.
+#
+#   make deps                  install what is missing (demo and check do it too)
+#   make kernel [VARIANT=debug] build or reuse the test kernel
+#   make                       build the modules against it
+#   make demo                  the main job: boot a VM, load, show an echo
+#   make check                 every test suite; ends with "N passed, N failed"
+#   make vmtest SUITE=loopback IMPL=c|rust
+#   make CLIPPY=1              build with clippy
+#   make fmt | fmtcheck        rustfmt
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VARIANT ?= default
+LLVM_SUFFIX ?= -19
+export VSOCK_RUST_CACHE ?= $(HOME)/.cache/vsock-rust
+export PATH := $(HOME)/.cargo/bin:$(HOME)/.local/bin:$(PATH)
+export LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+export CARGO_TARGET_DIR ?= $(VSOCK_RUST_CACHE)/cargo-target
+
+KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
+# The kernel build dir; building it when needed is idempotent and cheap once
+# cached.  Computed only by the targets that use it.
+kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
+
+.PHONY: all modules deps kernel demo check vmtest cargo-test kunit clean fmt fmtcheck clippy
+
+all: modules
+
+deps:
+	@scripts/install-deps.sh
+
+kernel:
+	@scripts/build-kernel.sh $(VARIANT)
+
+modules:
+	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
+	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
+
+clippy:
+	$(MAKE) modules CLIPPY=1
+
+demo: deps modules
+	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" demo
+
+SUITE ?= loopback
+IMPL ?= c
+vmtest: modules
+	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(SUITE) $(IMPL)
+
+cargo-test:
+	cd rust/vsock_proto && cargo test
+
+check: deps
+	@tools/testing/vsock-rust/check.sh
+
+fmt:
+	rustfmt --edition 2021 --config-path .rustfmt.toml $$(git ls-files '*.rs')
+
+fmtcheck:
+	rustfmt --check --edition 2021 --config-path .rustfmt.toml $$(git ls-files '*.rs')
+
+clean:
+	@k=$$(ls -d $(VSOCK_RUST_CACHE)/build-*-$(VARIANT)-* 2>/dev/null | tail -n 1); \
+	if [ -n "$$k" ]; then $(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) clean; fi
+	rm -f rust/bindings/bindings_generated.rs

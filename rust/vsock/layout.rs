@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Compile-time checks that bindgen's view of every C structure we touch has
+//! the size and field offsets the C compiler gives it.
+//!
+//! The expected values come from `sizeof`/`offsetof` evaluated by libclang on
+//! `bindings_helper.h` with the kernel's flags.  A mismatch (an opaque or
+//! partially bound type, a config-dependent field) stops the build here
+//! instead of corrupting memory at run time.
+
+use super::bindings as b;
+use core::mem::{offset_of, size_of};
+
+macro_rules! assert_size {
+    ($($t:ident == $c:ident;)*) => {
+        $(const _: () = assert!(size_of::<b::$t>() == b::$c, concat!("size of ", stringify!($t)));)*
+    };
+}
+
+macro_rules! assert_offset {
+    ($($t:ident . $f:ident == $c:ident;)*) => {
+        $(const _: () = assert!(
+            offset_of!(b::$t, $f) == b::$c,
+            concat!("offset of ", stringify!($t), ".", stringify!($f))
+        );)*
+    };
+}
+
+assert_size! {
+    virtio_vsock_hdr == SIZEOF_VIRTIO_VSOCK_HDR;
+    vsock_sock == SIZEOF_VSOCK_SOCK;
+    vsock_transport == SIZEOF_VSOCK_TRANSPORT;
+    sock == SIZEOF_SOCK;
+    sk_buff == SIZEOF_SK_BUFF;
+    sk_buff_head == SIZEOF_SK_BUFF_HEAD;
+    sockaddr_vm == SIZEOF_SOCKADDR_VM;
+    virtio_vsock_skb_cb == SIZEOF_VIRTIO_VSOCK_SKB_CB;
+    virtio_device == SIZEOF_VIRTIO_DEVICE;
+    vhost_dev == SIZEOF_VHOST_DEV;
+    vhost_virtqueue == SIZEOF_VHOST_VIRTQUEUE;
+}
+
+assert_offset! {
+    vsock_sock.sk == OFFSETOF_VSOCK_SOCK_SK;
+    vsock_sock.transport == OFFSETOF_VSOCK_SOCK_TRANSPORT;
+    vsock_sock.local_addr == OFFSETOF_VSOCK_SOCK_LOCAL_ADDR;
+    vsock_sock.remote_addr == OFFSETOF_VSOCK_SOCK_REMOTE_ADDR;
+    vsock_sock.peer_shutdown == OFFSETOF_VSOCK_SOCK_PEER_SHUTDOWN;
+    vsock_sock.trans == OFFSETOF_VSOCK_SOCK_TRANS;
+    vsock_sock.buffer_size == OFFSETOF_VSOCK_SOCK_BUFFER_SIZE;
+    sock.sk_err == OFFSETOF_SOCK_SK_ERR;
+    sock.sk_receive_queue == OFFSETOF_SOCK_SK_RECEIVE_QUEUE;
+    sock.sk_rcvlowat == OFFSETOF_SOCK_SK_RCVLOWAT;
+    sock.sk_socket == OFFSETOF_SOCK_SK_SOCKET;
+    sk_buff.len == OFFSETOF_SK_BUFF_LEN;
+    sk_buff.data == OFFSETOF_SK_BUFF_DATA;
+    sk_buff.cb == OFFSETOF_SK_BUFF_CB;
+    vsock_transport.module == OFFSETOF_VSOCK_TRANSPORT_MODULE;
+    vsock_transport.init == OFFSETOF_VSOCK_TRANSPORT_INIT;
+    vsock_transport.get_local_cid == OFFSETOF_VSOCK_TRANSPORT_GET_LOCAL_CID;
+    vsock_transport.read_skb == OFFSETOF_VSOCK_TRANSPORT_READ_SKB;
+    vhost_virtqueue.private_data == OFFSETOF_VHOST_VIRTQUEUE_PRIVATE_DATA;
+}

@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0
+# Load the Rust modules: their #[kunit_tests] suites run at load time and
+# print KTAP to the kernel log.  Count the test cases.
+dmesg -c >/dev/null
+load_impl rust
+# KTAP lines, without printk timestamps.
+dmesg | sed -E 's/^\[ *[0-9.]+\] //' >"$OUT/ktap.txt"
+cat "$OUT/ktap.txt"
+# Test-case results are indented one level below their suite.
+passed=$(grep -cE '^ +ok [0-9]+ ' "$OUT/ktap.txt" || true)
+failed=$(grep -cE '^ +not ok [0-9]+ ' "$OUT/ktap.txt" || true)
+suites_failed=$(grep -cE '^not ok [0-9]+ ' "$OUT/ktap.txt" || true)
+record "kunit (rust modules)" "$passed" "$failed"
+unload_impl rust
+[ "$passed" -gt 0 ] && [ "$failed" = 0 ] && [ "$suites_failed" = 0 ]
