@@ -42,8 +42,8 @@ set +e
 timeout --foreground -k 10 "${VM_TIMEOUT:-900}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" \
 		--cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" \
-		--rwdir "$out" --verbose \
-		--append "panic_on_warn=0 oops=panic panic=-1 printk.devkmsg=on" \
+		--rwdir "$out=$out" --verbose \
+		--append "kunit.autorun=1 oops=panic panic=-1 printk.devkmsg=on" \
 		--exec "$guest_cmd" </dev/null >"$console" 2>&1
 vm_rc=$?
 set -e
