@@ -40,6 +40,7 @@ kernel:
 modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
 	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
+	@$(MAKE) --no-print-directory -C samples/vsock
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -68,3 +69,4 @@ clean:
 	@k=$$(ls -d $(VSOCK_RUST_CACHE)/build-*-$(VARIANT)-* 2>/dev/null | tail -n 1); \
 	if [ -n "$$k" ]; then $(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) clean; fi
 	rm -f rust/bindings/bindings_generated.rs
+	$(MAKE) -C samples/vsock clean

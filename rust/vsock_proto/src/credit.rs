@@ -188,7 +188,10 @@ mod tests {
         c.update_peer(4096, 0);
         assert_eq!(c.get_credit(3000), 3000);
         c.put_credit(1000);
-        assert_eq!((c.tx_cnt, c.bytes_unsent, c.has_space()), (2000, 2000, 2096));
+        assert_eq!(
+            (c.tx_cnt, c.bytes_unsent, c.has_space()),
+            (2000, 2000, 2096)
+        );
         c.sent(2000);
         assert_eq!(c.bytes_unsent, 0);
     }

@@ -212,24 +212,54 @@ mod tests {
 
     #[test]
     fn listen_accepts_only_requests_with_room() {
-        assert_eq!(on_listen(&pkt(Op::Request), false, false), ListenAction::Accept);
-        assert_eq!(on_listen(&pkt(Op::Rw), false, false), ListenAction::Reset(EINVAL));
-        assert_eq!(on_listen(&pkt(Op::Request), true, false), ListenAction::Reset(ENOMEM));
-        assert_eq!(on_listen(&pkt(Op::Request), false, true), ListenAction::Reset(ESHUTDOWN));
+        assert_eq!(
+            on_listen(&pkt(Op::Request), false, false),
+            ListenAction::Accept
+        );
+        assert_eq!(
+            on_listen(&pkt(Op::Rw), false, false),
+            ListenAction::Reset(EINVAL)
+        );
+        assert_eq!(
+            on_listen(&pkt(Op::Request), true, false),
+            ListenAction::Reset(ENOMEM)
+        );
+        assert_eq!(
+            on_listen(&pkt(Op::Request), false, true),
+            ListenAction::Reset(ESHUTDOWN)
+        );
     }
 
     #[test]
     fn connecting() {
-        assert_eq!(on_connecting(&pkt(Op::Response)), ConnectingAction::Established);
+        assert_eq!(
+            on_connecting(&pkt(Op::Response)),
+            ConnectingAction::Established
+        );
         assert_eq!(on_connecting(&pkt(Op::Invalid)), ConnectingAction::Ignore);
         assert_eq!(
             on_connecting(&pkt(Op::Rst)),
-            ConnectingAction::Fail { sk_err: ECONNRESET, ret: 0 }
+            ConnectingAction::Fail {
+                sk_err: ECONNRESET,
+                ret: 0
+            }
         );
         let mut h = pkt(Op::Rw);
-        assert_eq!(on_connecting(&h), ConnectingAction::Fail { sk_err: EPROTO, ret: -EINVAL });
+        assert_eq!(
+            on_connecting(&h),
+            ConnectingAction::Fail {
+                sk_err: EPROTO,
+                ret: -EINVAL
+            }
+        );
         h.op = 99;
-        assert_eq!(on_connecting(&h), ConnectingAction::Fail { sk_err: EPROTO, ret: -EINVAL });
+        assert_eq!(
+            on_connecting(&h),
+            ConnectingAction::Fail {
+                sk_err: EPROTO,
+                ret: -EINVAL
+            }
+        );
     }
 
     #[test]
@@ -238,12 +268,18 @@ mod tests {
         h.flags = SHUTDOWN_SEND;
         assert_eq!(
             on_connected(&h, RCV_SHUTDOWN),
-            ConnectedAction::Shutdown { peer_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN, notify: true }
+            ConnectedAction::Shutdown {
+                peer_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN,
+                notify: true
+            }
         );
         h.flags = 0;
         assert_eq!(
             on_connected(&h, 0),
-            ConnectedAction::Shutdown { peer_shutdown: 0, notify: false }
+            ConnectedAction::Shutdown {
+                peer_shutdown: 0,
+                notify: false
+            }
         );
     }
 

@@ -49,14 +49,23 @@ if ! scripts/build-kernel.sh default >"$logs/kernel.log" 2>&1; then
 	add "kernel build" 0 1
 else
 	kdir=$(tail -n 1 "$logs/kernel.log")
-	if make --no-print-directory modules >"$logs/modules.log" 2>&1; then
-		add "module build" 1 0
+	# Always a full rebuild with clippy: its warnings count as failures.
+	make --no-print-directory clean >/dev/null 2>&1
+	if make --no-print-directory modules CLIPPY=1 >"$logs/modules.log" 2>&1 &&
+	   ! grep -qE '^(warning|error)' "$logs/modules.log"; then
+		add "module build (clippy clean)" 1 0
 	else
 		cat "$logs/modules.log"
-		add "module build" 0 1
+		add "module build (clippy clean)" 0 1
+	fi
+	if make --no-print-directory fmtcheck >"$logs/fmt.log" 2>&1; then
+		add "rustfmt" 1 0
+	else
+		cat "$logs/fmt.log"
+		add "rustfmt" 0 1
 	fi
 	# 3. VM suites
-	for s in "kunit" "loopback c" "demo"; do
+	for s in "kunit" "loopback c" "demo" "nested c c"; do
 		name=${s// /-}
 		if "$here/vm.sh" "$kdir" $s >"$logs/vm-$name.log" 2>&1; then
 			count_vm "$logs/vm-$name.log" || add "vm $name" 1 0
