@@ -6,6 +6,23 @@
 //! its own crate; see `Kbuild`).  All `unsafe` code of the project lives
 //! here, below safe types that the transports use.
 
+#![allow(dead_code, unreachable_pub)]
+
 #[path = "../bindings/mod.rs"]
-pub(crate) mod bindings;
+pub mod bindings;
 mod layout;
+pub mod msg;
+pub mod pktq;
+pub mod skb;
+pub mod sock;
+pub mod tap;
+pub mod transport;
+
+/// The no_std protocol core (`rust/vsock_proto`), compiled into this crate.
+#[path = "../vsock_proto/src"]
+#[allow(unreachable_pub, dead_code)]
+pub mod proto {
+    pub mod credit;
+    pub mod hdr;
+    pub mod rules;
+}

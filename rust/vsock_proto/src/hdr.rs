@@ -211,9 +211,49 @@ impl Hdr {
     }
 }
 
+/// Length of `struct af_vsockmon_hdr` (`include/uapi/linux/vsockmon.h`).
+pub const MON_HDR_LEN: usize = 32;
+/// `AF_VSOCK_TRANSPORT_VIRTIO`.
+pub const MON_TRANSPORT_VIRTIO: u16 = 2;
+
+impl Hdr {
+    /// The vsockmon header (`struct af_vsockmon_hdr`) describing this
+    /// packet to taps: addresses, the packet class and the length of the
+    /// virtio header that follows it.
+    pub fn vsockmon_hdr(&self) -> [u8; MON_HDR_LEN] {
+        // enum af_vsockmon_op
+        let op: u16 = match self.op() {
+            Some(Op::Request | Op::Response) => 1,
+            Some(Op::Rst | Op::Shutdown) => 2,
+            Some(Op::CreditUpdate | Op::CreditRequest) => 3,
+            Some(Op::Rw) => 4,
+            _ => 0,
+        };
+        let mut b = [0u8; MON_HDR_LEN];
+        b[0..8].copy_from_slice(&self.src_cid.to_le_bytes());
+        b[8..16].copy_from_slice(&self.dst_cid.to_le_bytes());
+        b[16..20].copy_from_slice(&self.src_port.to_le_bytes());
+        b[20..24].copy_from_slice(&self.dst_port.to_le_bytes());
+        b[24..26].copy_from_slice(&op.to_le_bytes());
+        b[26..28].copy_from_slice(&MON_TRANSPORT_VIRTIO.to_le_bytes());
+        b[28..30].copy_from_slice(&(HDR_LEN as u16).to_le_bytes());
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vsockmon_header() {
+        let m = SAMPLE.vsockmon_hdr();
+        assert_eq!(&m[0..8], &SAMPLE.src_cid.to_le_bytes());
+        assert_eq!(&m[8..16], &[2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&m[24..32], &[4, 0, 2, 0, 44, 0, 0, 0]);
+        let rst = SAMPLE.reset_reply().map(|h| h.vsockmon_hdr()[24]);
+        assert_eq!(rst, Some(2));
+    }
 
     const SAMPLE: Hdr = Hdr {
         src_cid: 0x0102_0304_0506_0708,

@@ -24,6 +24,10 @@ pub const ENOMEM: i32 = 12;
 pub const ESHUTDOWN: i32 = 108;
 /// `ENOBUFS`.
 pub const ENOBUFS: i32 = 105;
+/// `EOPNOTSUPP`.
+pub const EOPNOTSUPP: i32 = 95;
+/// `ENOTCONN`.
+pub const ENOTCONN: i32 = 107;
 
 /// The socket states the dispatcher distinguishes (`sk->sk_state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

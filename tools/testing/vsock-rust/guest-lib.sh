@@ -6,7 +6,7 @@ TOOLS=$KDIR/vsock-tools
 
 # Modules of each implementation, in load order.
 C_MODS=(net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vsock_loopback)
-RUST_MODS=(net/vmw_vsock/vsock_rs_common)
+RUST_MODS=(net/vmw_vsock/vsock_rs_common net/vmw_vsock/vsock_rs_loopback)
 
 guest_setup() {
 	# Nothing may autoload: each run picks Rust or C explicitly.
@@ -50,7 +50,19 @@ load_mods() {
 unload_mods() {
 	local i
 	for ((i = $# ; i > 0 ; i--)); do
-		rmmod "$(basename "${!i}")" || { echo "rmmod ${!i} failed" >&2; return 1; }
+		# Closed sockets may hold the transport for up to the 8 s close
+		# timeout (or their linger time): retry for a while.
+		local m t
+		m=$(basename "${!i}")
+		for t in $(seq 150); do
+			rmmod "$m" 2>/dev/null && break
+			sleep 0.1
+		done
+		if lsmod | grep -q "^$m "; then
+			rmmod "$m"
+			echo "rmmod ${!i} failed" >&2
+			return 1
+		fi
 	done
 }
 

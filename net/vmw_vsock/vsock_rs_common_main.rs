@@ -6,22 +6,21 @@
 //! handling, the connection state machine and credit accounting shared by
 //! the loopback, guest (virtio) and host (vhost) transports.
 //!
-//! This is the module skeleton: it carries the protocol core and its KUnit
-//! suite; the socket callbacks and the C-ABI surface for transports follow.
+//! Transports (`vsock_rs_loopback`, ...) fill their `struct
+//! vsock_transport` with the `vsock_rs_*` functions this module exports
+//! (see `include/net/vsock_rs.h`) and hand it received packets.
 
 use kernel::prelude::*;
 
 #[path = "../../rust/vsock/mod.rs"]
 mod vsock;
 
-/// The no_std protocol core (`rust/vsock_proto`), compiled into this crate.
-#[path = "../../rust/vsock_proto/src"]
-#[allow(unreachable_pub, dead_code)]
-mod proto {
-    pub mod credit;
-    pub mod hdr;
-    pub mod rules;
-}
+#[path = "vsock_rs_common/mod.rs"]
+mod common;
+
+use vsock::proto;
+
+crate::vsock_rs_common_exports!(crate::common::Common);
 
 module! {
     type: VsockRsCommon,
@@ -35,7 +34,6 @@ struct VsockRsCommon;
 
 impl kernel::Module for VsockRsCommon {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        pr_info!("vsock_rs_common loaded\n");
         Ok(VsockRsCommon)
     }
 }

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The receive queue: enqueue with small-packet merging and collapsing,
+//! stream and SEQPACKET dequeue and peek.
+
+use super::{Common, Rx, VvSock};
+use crate::vsock::bindings as b;
+use crate::vsock::msg::MsgHdr;
+use crate::vsock::proto::hdr::{SEQ_EOM, SEQ_EOR};
+use crate::vsock::proto::rules;
+use crate::vsock::skb::{Skb, SkbBox, SkbList};
+use crate::vsock::sock::VsockSock;
+use kernel::prelude::*;
+
+/// Whether a queued skb may be merged with others under queue pressure
+/// (`virtio_transport_can_collapse`).
+fn can_collapse(skb: &Skb) -> bool {
+    rules::can_collapse(skb.offset(), skb.hdr().flags, skb.len(), b::VRS_MAX_COLLAPSE_LEN)
+}
+
+/// Bytes that one collapsed skb starting with `first` (the queue's front)
+/// would hold (`virtio_transport_collapse_size`).
+fn collapse_size(queue: &SkbList) -> u32 {
+    let mut it = queue.iter();
+    let Some(first) = it.next() else {
+        return 0;
+    };
+    let mut target = first.len().wrapping_sub(first.offset());
+    for skb in it {
+        if !can_collapse(skb) {
+            break;
+        }
+        let len = skb.len().wrapping_sub(skb.offset());
+        if len > b::VRS_MAX_COLLAPSE_LEN.saturating_sub(target) {
+            return target;
+        }
+        target += len;
+    }
+    target
+}
+
+/// Compacts the receive queue by merging small skbs, eliminating at least
+/// `min_to_free` of them if it can (`virtio_transport_collapse_rx_queue`).
+fn collapse(rx: &mut Rx, min_to_free: u32) {
+    let Ok(mut new_queue) = SkbList::new() else {
+        return;
+    };
+    let mut new_skb: Option<SkbBox> = None;
+    let mut saved: i64 = 0;
+
+    while let Some(skb) = rx.queue.front() {
+        let src_off = skb.offset();
+        let src_len = skb.len().wrapping_sub(src_off);
+
+        let mut keep = !can_collapse(skb);
+        if keep {
+            // Finalise the pending collapsed skb to keep packets in order.
+            if let Some(n) = new_skb.take() {
+                new_queue.push_back(n);
+                saved -= 1;
+            }
+        } else {
+            // Finalise if this packet does not fit the remaining room.
+            if new_skb.as_ref().is_some_and(|n| src_len > n.tailroom()) {
+                if let Some(n) = new_skb.take() {
+                    new_queue.push_back(n);
+                    saved -= 1;
+                }
+            }
+            if new_skb.is_none() {
+                if saved >= i64::from(min_to_free) {
+                    break;
+                }
+                let alloc_size = collapse_size(&rx.queue);
+                if alloc_size <= src_len {
+                    // Nothing to merge with: keep it as it is.
+                    keep = true;
+                } else {
+                    let Ok(mut n) = SkbBox::alloc(alloc_size, true) else {
+                        break;
+                    };
+                    let mut h = skb.hdr();
+                    h.len = 0;
+                    n.set_hdr(&h);
+                    new_skb = Some(n);
+                }
+            }
+            if !keep {
+                let Some(n) = new_skb.as_mut() else {
+                    break;
+                };
+                if n.append_bits_from(skb, src_off, src_len).is_err() {
+                    // Cannot happen (bounds checked); drop the partial skb
+                    // rather than queue corrupted data.
+                    new_skb = None;
+                    break;
+                }
+                let flags = skb.hdr().flags;
+                n.update_hdr(|h| {
+                    h.len = h.len.wrapping_add(src_len);
+                    h.flags |= flags;
+                });
+            }
+        }
+
+        let Some(skb) = rx.queue.pop_front() else {
+            break;
+        };
+        if keep {
+            new_queue.push_back(skb);
+        } else {
+            skb.consume();
+            saved += 1;
+        }
+    }
+
+    if let Some(n) = new_skb {
+        new_queue.push_back(n);
+    }
+    rx.queue.splice_front(&mut new_queue);
+}
+
+/// Queues a received RW packet for the reader; false when the peer
+/// overran our credit (`virtio_transport_recv_enqueue`).
+pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox) -> bool {
+    let hdr = skb.hdr();
+    let len = hdr.len;
+    let truesize = b::VRS_SKB_TRUESIZE0;
+    let mut rx = vvs.rx.lock();
+
+    // Packets are refused once the per-skb overhead exceeds buf_alloc:
+    // collapse the queue before that happens, freeing room for this packet
+    // and the next one.
+    let queue_max = vvs.credit.lock().buf_alloc / truesize;
+    let queue_len = rx.queue.len();
+    if queue_len >= queue_max {
+        collapse(&mut rx, queue_len + 2 - queue_max);
+    }
+
+    let queued = rx.queue.len();
+    if !vvs.credit.lock().rx_enqueue(len, queued, truesize) {
+        return false;
+    }
+    if hdr.flags & SEQ_EOM != 0 {
+        rx.msg_count += 1;
+    }
+
+    // Copy small packets into the tail skb rather than queueing a whole
+    // buffer for a few bytes; never past a SEQPACKET message boundary and
+    // never for non-linear (zerocopy) skbs.
+    if let Some(last) = rx.queue.back_mut() {
+        let last_hdr = last.hdr();
+        if rules::can_merge_into_tail(
+            len,
+            skb.len(),
+            skb.is_nonlinear(),
+            last.tailroom(),
+            last_hdr.flags,
+        ) && last.append_from(&skb).is_ok()
+        {
+            last.update_hdr(|h| {
+                h.flags |= hdr.flags;
+                h.len = h.len.wrapping_add(len);
+            });
+            return true;
+        }
+    }
+    rx.queue.push_back(skb);
+    true
+}
+
+/// `virtio_transport_stream_do_peek`.
+pub(super) fn stream_peek(vvs: &VvSock, msg: &mut MsgHdr, len: usize) -> Result<usize> {
+    let rx = vvs.rx.lock();
+    let mut total = 0usize;
+    for skb in rx.queue.iter() {
+        let off = skb.offset();
+        let bytes = (len - total).min(skb.len().wrapping_sub(off) as usize);
+        if let Err(e) = skb.copy_to_msg(off, msg, bytes) {
+            return if total > 0 { Ok(total) } else { Err(e) };
+        }
+        total += bytes;
+        if total == len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// `virtio_transport_stream_do_dequeue`.
+pub(super) fn stream_dequeue(
+    vsk: &VsockSock,
+    vvs: &VvSock,
+    msg: &mut MsgHdr,
+    len: usize,
+) -> Result<usize> {
+    let mut rx = vvs.rx.lock();
+    let mut total = 0usize;
+    let mut err = None;
+    while total < len {
+        let Some(skb) = rx.queue.front_mut() else {
+            break;
+        };
+        let off = skb.offset();
+        let bytes = (len - total).min(skb.len().wrapping_sub(off) as usize);
+        if let Err(e) = skb.copy_to_msg(off, msg, bytes) {
+            err = Some(e);
+            break;
+        }
+        total += bytes;
+        // `bytes` is at most the skb's remaining length, a u32.
+        let new_off = off.wrapping_add(bytes as u32);
+        skb.set_offset(new_off);
+        let mut dequeued = 0;
+        if new_off == skb.len() {
+            dequeued = skb.hdr().len;
+            if let Some(done) = rx.queue.pop_front() {
+                done.consume();
+            }
+        }
+        vvs.credit.lock().rx_dequeue(bytes as u32, dequeued);
+    }
+    let update = vvs.credit.lock().needs_credit_update(vsk.rcvlowat());
+    drop(rx);
+
+    if let Some(e) = err {
+        return if total > 0 { Ok(total) } else { Err(e) };
+    }
+    // Few credit updates while lots of space is left; always one when the
+    // queued bytes cannot wake the reader.
+    if update {
+        let _ = Common::send_credit_update(vsk);
+    }
+    Ok(total)
+}
+
+/// `virtio_transport_seqpacket_do_peek`.
+pub(super) fn seqpacket_peek(vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
+    let rx = vvs.rx.lock();
+    if rx.msg_count == 0 {
+        return Ok(0);
+    }
+    let len = msg.data_left();
+    let mut total = 0usize;
+    for skb in rx.queue.iter() {
+        if total < len {
+            let bytes = (len - total).min(skb.len() as usize);
+            skb.copy_to_msg(skb.offset(), msg, bytes)?;
+        }
+        total += skb.len() as usize;
+        let flags = skb.hdr().flags;
+        if flags & SEQ_EOM != 0 {
+            if flags & SEQ_EOR != 0 {
+                msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
+            }
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// `virtio_transport_seqpacket_do_dequeue`: one whole message; returns
+/// its full length (the reader may have got less: MSG_TRUNC).
+pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
+    let mut rx = vvs.rx.lock();
+    if rx.msg_count == 0 {
+        return Ok(0);
+    }
+    let mut user_buf_len = msg.data_left();
+    let mut dequeued: Result<usize> = Ok(0);
+    let mut msg_ready = false;
+    while !msg_ready {
+        let Some(skb) = rx.queue.pop_front() else {
+            break;
+        };
+        let hdr = skb.hdr();
+        let pkt_len = hdr.len as usize;
+        if let Ok(n) = dequeued {
+            let bytes = user_buf_len.min(pkt_len);
+            // After a failed copy, the rest of the message is freed
+            // without copying.
+            dequeued = if bytes == 0 {
+                Ok(n + pkt_len)
+            } else {
+                match skb.copy_to_msg(0, msg, bytes) {
+                    Ok(()) => {
+                        user_buf_len -= bytes;
+                        Ok(n + pkt_len)
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+        }
+        if hdr.flags & SEQ_EOM != 0 {
+            msg_ready = true;
+            rx.msg_count = rx.msg_count.saturating_sub(1);
+            if hdr.flags & SEQ_EOR != 0 {
+                msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
+            }
+        }
+        vvs.credit.lock().rx_dequeue(hdr.len, hdr.len);
+        drop(skb);
+    }
+    drop(rx);
+    let _ = Common::send_credit_update(vsk);
+    dequeued
+}

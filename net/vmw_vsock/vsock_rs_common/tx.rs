@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sending: packet building, credit and MSG_ZEROCOPY
+//! (`virtio_transport_send_pkt_info` and friends).
+
+use super::{sock_type, VvSock};
+use crate::vsock::bindings as b;
+use crate::vsock::msg::MsgHdr;
+use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
+use crate::vsock::skb::{Skb, SkbBox, ZcArg};
+use crate::vsock::sock::VsockSock;
+use crate::vsock::transport::VirtioTransport;
+use kernel::prelude::*;
+
+/// What to send (`struct virtio_vsock_pkt_info`).
+pub(crate) struct PktInfo<'a> {
+    /// The operation.
+    pub(crate) op: Op,
+    /// Header flags (shutdown directions).
+    pub(crate) flags: u32,
+    /// The destination, when not the socket's peer.
+    pub(crate) remote: Option<(u32, u32)>,
+    /// The payload source, for `Op::Rw`.
+    pub(crate) msg: Option<&'a mut MsgHdr>,
+    /// Payload bytes wanted.
+    pub(crate) pkt_len: u32,
+    /// Whether this answers a packet of the peer.
+    pub(crate) reply: bool,
+}
+
+impl PktInfo<'_> {
+    /// A control packet without payload.
+    pub(crate) fn new(op: Op) -> Self {
+        PktInfo {
+            op,
+            flags: 0,
+            remote: None,
+            msg: None,
+            pkt_len: 0,
+            reply: false,
+        }
+    }
+}
+
+/// Puts our credit into an outgoing header (`virtio_transport_inc_tx_pkt`).
+pub(crate) fn stamp_credit(vvs: &VvSock, skb: &mut Skb) {
+    let (buf_alloc, fwd_cnt) = vvs.credit.lock().stamp_tx();
+    skb.update_hdr(|h| {
+        h.buf_alloc = buf_alloc;
+        h.fwd_cnt = fwd_cnt;
+    });
+}
+
+/// Whether the message can go out as zerocopy
+/// (`virtio_transport_can_zcopy`).
+fn can_zcopy(t: &VirtioTransport, msg: &MsgHdr, pkt_len: u32) -> bool {
+    let Some(pages) = msg.zerocopy_pages(pkt_len) else {
+        return false;
+    };
+    // +1 for the packet header.
+    t.can_msgzerocopy(pages.saturating_add(1)).unwrap_or(true)
+}
+
+/// Builds one packet (`virtio_transport_alloc_skb`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn alloc_pkt(
+    hdr: &Hdr,
+    owner: Option<&VsockSock>,
+    msg: Option<&mut MsgHdr>,
+    zcopy: bool,
+    uarg: Option<&ZcArg>,
+    reply: bool,
+) -> Result<SkbBox> {
+    let payload_len = hdr.len;
+    let mut skb = SkbBox::alloc(if zcopy { 0 } else { payload_len }, false)?;
+    skb.set_hdr(hdr);
+    // The owner must be set before zerocopy filling, which charges it.
+    if let Some(vsk) = owner {
+        skb.set_owner_w(vsk);
+    }
+    if let Some(msg) = msg {
+        if payload_len > 0 {
+            if let Some(uarg) = uarg {
+                skb.zerocopy_set(uarg);
+            }
+            if zcopy {
+                skb.zerocopy_fill(msg, payload_len)?;
+            } else {
+                skb.fill_from_msg(msg, payload_len)?;
+            }
+            if msg.data_left() == 0 && hdr.ty == SockType::Seqpacket as u16 {
+                let eor = msg.flags() & b::VRS_MSG_EOR != 0;
+                skb.update_hdr(|h| {
+                    h.flags |= SEQ_EOM;
+                    if eor {
+                        h.flags |= SEQ_EOR;
+                    }
+                });
+            }
+        }
+    }
+    if reply {
+        skb.set_reply();
+    }
+    Ok(skb)
+}
+
+/// Sends as much of `info` as the peer's credit allows; returns the
+/// payload bytes sent (`virtio_transport_send_pkt_info`).  Only for sockets
+/// assigned to a transport (not listeners).
+pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u32> {
+    let ty = sock_type(vsk) as u16;
+    let t = VirtioTransport::of(vsk).ok_or(EFAULT)?;
+    let vvs = vsk.trans::<VvSock>().ok_or(EFAULT)?;
+    let src = (t.local_cid(), vsk.local_addr().1);
+    let dst = info.remote.unwrap_or_else(|| vsk.remote_addr());
+    let net = vsk.net();
+
+    // We may get less credit than asked for.
+    let pkt_len = vvs.credit.lock().get_credit(info.pkt_len);
+    // Never send an empty RW packet.
+    if pkt_len == 0 && info.op == Op::Rw {
+        return Ok(0);
+    }
+
+    let mut max_skb_len = MAX_PKT_BUF_SIZE;
+    let mut zcopy = false;
+    let mut uarg: Option<(ZcArg, bool)> = None;
+    if let Some(msg) = info.msg.as_deref_mut() {
+        // Without SO_ZEROCOPY, MSG_ZEROCOPY is ignored.
+        if !vsk.zerocopy_enabled() {
+            msg.set_flags(msg.flags() & !b::VRS_MSG_ZEROCOPY);
+        }
+        let wants_zc = msg.flags() & b::VRS_MSG_ZEROCOPY != 0;
+        if wants_zc {
+            zcopy = can_zcopy(t, msg, pkt_len);
+        }
+        if zcopy {
+            let frags = (b::VRS_MAX_SKB_FRAGS as u64) * (b::VRS_PAGE_SIZE as u64);
+            max_skb_len = max_skb_len.min(u32::try_from(frags).unwrap_or(u32::MAX));
+        }
+        if wants_zc && info.op == Op::Rw {
+            match ZcArg::prepare(vsk, msg, pkt_len, zcopy) {
+                Ok(u) => uarg = Some(u),
+                Err(e) => {
+                    vvs.credit.lock().put_credit(pkt_len);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    let mut rest = pkt_len;
+    let mut ret: Result<u32>;
+    loop {
+        let skb_len = max_skb_len.min(rest);
+        let hdr = Hdr {
+            src_cid: u64::from(src.0),
+            dst_cid: u64::from(dst.0),
+            src_port: src.1,
+            dst_port: dst.1,
+            len: skb_len,
+            ty,
+            op: info.op as u16,
+            flags: info.flags,
+            buf_alloc: 0,
+            fwd_cnt: 0,
+        };
+        let mut skb = match alloc_pkt(
+            &hdr,
+            Some(vsk),
+            info.msg.as_deref_mut(),
+            zcopy,
+            uarg.as_ref().map(|u| &u.0),
+            info.reply,
+        ) {
+            Ok(skb) => skb,
+            Err(_) => {
+                ret = Err(ENOMEM);
+                break;
+            }
+        };
+        stamp_credit(vvs, &mut skb);
+        match t.send_pkt(skb, net) {
+            Err(e) => {
+                ret = Err(e);
+                break;
+            }
+            Ok(n) => {
+                rest = rest.saturating_sub(n);
+                ret = Ok(n);
+                if n != skb_len {
+                    pr_warn!("send_pkt() returns {}, but {} expected\n", n, skb_len);
+                    break;
+                }
+            }
+        }
+        if rest == 0 {
+            break;
+        }
+    }
+
+    vvs.credit.lock().put_credit(rest);
+
+    // The zerocopy notification starts with one reference, and each skb
+    // took its own: drop ours, or abort the notification if nothing went.
+    if let Some((uarg, true)) = uarg {
+        uarg.put(rest == pkt_len);
+    }
+
+    if rest != pkt_len {
+        return Ok(pkt_len - rest);
+    }
+    ret
+}
+
+/// Answers a packet that has no socket (or a wrong one) with a reset
+/// (`virtio_transport_reset_no_sock`).  `net` is the namespace of the
+/// sender of `skb`.
+pub(crate) fn reset_no_sock(t: &VirtioTransport, skb: &Skb, net: *mut b::net) -> Result<u32> {
+    let hdr = skb.hdr();
+    let Some(reply) = hdr.reset_reply() else {
+        return Ok(0);
+    };
+    // Keep a reference on the socket we answer (loopback) and its netns
+    // until the reply is freed.
+    let skb = alloc_pkt(&reply, skb.sk(), None, false, None, true)?;
+    t.send_pkt(skb, net)
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C shims for the static inline functions and macros vsock-rust calls.
+ * Each one is a plain wrapper: no logic of its own.  They are part of
+ * vsock_rs_common.ko and exported for the transport modules.
+ */
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <linux/virtio_vsock.h>
+#include <net/af_vsock.h>
+#include <net/sock.h>
+#include <net/vsock_rs.h>
+
+#define VSOCK_RS_H_EXPORT(f) EXPORT_SYMBOL_GPL(f)
+
+struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear)
+{
+	if (linear)
+		return virtio_vsock_alloc_linear_skb(size, GFP_KERNEL);
+	return virtio_vsock_alloc_skb(size, GFP_KERNEL);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_skb);
+
+void vsock_rs_h_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_kfree_skb);
+
+void vsock_rs_h_consume_skb(struct sk_buff *skb)
+{
+	consume_skb(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_consume_skb);
+
+struct virtio_vsock_hdr *vsock_rs_h_skb_hdr(struct sk_buff *skb)
+{
+	return virtio_vsock_hdr(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_hdr);
+
+struct virtio_vsock_skb_cb *vsock_rs_h_skb_cb(struct sk_buff *skb)
+{
+	return VIRTIO_VSOCK_SKB_CB(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_cb);
+
+unsigned int vsock_rs_h_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_len);
+
+unsigned int vsock_rs_h_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_tailroom);
+
+bool vsock_rs_h_skb_is_nonlinear(const struct sk_buff *skb)
+{
+	return skb_is_nonlinear(skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_is_nonlinear);
+
+void *vsock_rs_h_skb_put(struct sk_buff *skb, unsigned int len)
+{
+	return skb_put(skb, len);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_put);
+
+void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len)
+{
+	virtio_vsock_skb_put(skb, len);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_put_payload);
+
+void *vsock_rs_h_skb_data(const struct sk_buff *skb)
+{
+	return skb->data;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_data);
+
+struct sock *vsock_rs_h_skb_sk(const struct sk_buff *skb)
+{
+	return skb->sk;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_sk);
+
+bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk)
+{
+	return skb_set_owner_sk_safe(skb, sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skb_set_owner_sk_safe);
+
+/* --- sk_buff_head --- */
+
+void vsock_rs_h_skbq_init(struct sk_buff_head *q)
+{
+	skb_queue_head_init(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_init);
+
+u32 vsock_rs_h_skbq_len(const struct sk_buff_head *q)
+{
+	return skb_queue_len(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_len);
+
+struct sk_buff *vsock_rs_h_skbq_peek(const struct sk_buff_head *q)
+{
+	return skb_peek(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek);
+
+struct sk_buff *vsock_rs_h_skbq_peek_tail(const struct sk_buff_head *q)
+{
+	return skb_peek_tail(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek_tail);
+
+struct sk_buff *vsock_rs_h_skbq_peek_next(struct sk_buff *skb,
+					  const struct sk_buff_head *q)
+{
+	return skb_peek_next(skb, q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek_next);
+
+void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb)
+{
+	__skb_queue_tail(q, skb);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_tail);
+
+struct sk_buff *vsock_rs_h_skbq_dequeue(struct sk_buff_head *q)
+{
+	return __skb_dequeue(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_dequeue);
+
+void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q)
+{
+	__skb_unlink(skb, q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_unlink);
+
+void vsock_rs_h_skbq_purge(struct sk_buff_head *q)
+{
+	__skb_queue_purge(q);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_purge);
+
+void vsock_rs_h_skbq_splice_tail_init(struct sk_buff_head *from,
+				      struct sk_buff_head *to)
+{
+	skb_queue_splice_tail_init(from, to);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_splice_tail_init);
+
+void vsock_rs_h_skbq_lock(struct sk_buff_head *q)
+{
+	spin_lock_bh(&q->lock);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_lock);
+
+void vsock_rs_h_skbq_unlock(struct sk_buff_head *q)
+{
+	spin_unlock_bh(&q->lock);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_unlock);
+
+/* --- sockets --- */
+
+void vsock_rs_h_lock_sock(struct sock *sk, int subclass)
+{
+	lock_sock_nested(sk, subclass);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_lock_sock);
+
+void vsock_rs_h_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_hold);
+
+void vsock_rs_h_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_put);
+
+bool vsock_rs_h_sock_flag(const struct sock *sk, int flag)
+{
+	return sock_flag(sk, flag);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_flag);
+
+void vsock_rs_h_sock_set_flag(struct sock *sk, int flag)
+{
+	sock_set_flag(sk, flag);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_set_flag);
+
+void vsock_rs_h_sk_state_change(struct sock *sk)
+{
+	sk->sk_state_change(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sk_state_change);
+
+void vsock_rs_h_sk_write_space(struct sock *sk)
+{
+	sk->sk_write_space(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sk_write_space);
+
+void vsock_rs_h_sk_data_ready(struct sock *sk)
+{
+	sk->sk_data_ready(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sk_data_ready);
+
+int vsock_rs_h_sock_rcvlowat(const struct sock *sk)
+{
+	return sock_rcvlowat(sk, 0, INT_MAX);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_rcvlowat);
+
+bool vsock_rs_h_sk_acceptq_is_full(const struct sock *sk)
+{
+	return sk_acceptq_is_full(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sk_acceptq_is_full);
+
+struct net *vsock_rs_h_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_net);
+
+bool vsock_rs_h_net_mode_global(struct vsock_sock *vsk)
+{
+	return vsock_net_mode_global(vsk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_net_mode_global);
+
+bool vsock_rs_h_current_exiting(void)
+{
+	return current->flags & PF_EXITING;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_current_exiting);
+
+void vsock_rs_h_set_socket_connected(struct sock *sk)
+{
+	sk->sk_socket->state = SS_CONNECTED;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_set_socket_connected);
+
+void vsock_rs_h_schedule_close_work(struct vsock_sock *vsk,
+				    void (*fn)(struct work_struct *),
+				    unsigned long delay)
+{
+	INIT_DELAYED_WORK(&vsk->close_work, fn);
+	schedule_delayed_work(&vsk->close_work, delay);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_schedule_close_work);
+
+bool vsock_rs_h_cancel_close_work(struct vsock_sock *vsk)
+{
+	return cancel_delayed_work(&vsk->close_work);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_cancel_close_work);
+
+struct vsock_sock *vsock_rs_h_close_work_vsk(struct work_struct *work)
+{
+	return container_of(work, struct vsock_sock, close_work.work);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_close_work_vsk);
+
+/* --- MSG_ZEROCOPY --- */
+
+int vsock_rs_h_zc_prepare(struct vsock_sock *vsk, struct msghdr *msg,
+			  u32 pkt_len, bool can_zcopy,
+			  struct ubuf_info **uargp, bool *have_uref)
+{
+	struct ubuf_info *uarg = msg->msg_ubuf;
+
+	*have_uref = false;
+	if (!uarg) {
+		uarg = msg_zerocopy_realloc(sk_vsock(vsk), pkt_len, NULL, false);
+		if (!uarg)
+			return -ENOMEM;
+		if (!can_zcopy)
+			uarg_to_msgzc(uarg)->zerocopy = 0;
+		*have_uref = true;
+	}
+	*uargp = uarg;
+	return 0;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_zc_prepare);
+
+bool vsock_rs_h_zc_iter_fits(struct msghdr *msg, u32 pkt_len, int *npages)
+{
+	struct iov_iter *iter = &msg->msg_iter;
+
+	if (iter->iov_offset || iter->count > pkt_len)
+		return false;
+	*npages = iov_iter_npages(iter, MAX_SKB_FRAGS);
+	return true;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_zc_iter_fits);
+
+void vsock_rs_h_zc_set(struct sk_buff *skb, struct ubuf_info *uarg)
+{
+	skb_zcopy_set(skb, uarg, NULL);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_zc_set);
+
+void vsock_rs_h_zc_put(struct ubuf_info *uarg, bool abort)
+{
+	if (abort)
+		net_zcopy_put_abort(uarg, true);
+	else
+		net_zcopy_put(uarg);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_zc_put);
+
+int vsock_rs_h_zc_fill(struct sk_buff *skb, struct msghdr *msg, u32 len)
+{
+	return __zerocopy_sg_from_iter(msg, NULL, skb, &msg->msg_iter, len,
+				       NULL);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_zc_fill);
+
+size_t vsock_rs_h_msg_data_left(const struct msghdr *msg)
+{
+	return msg_data_left(msg);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_msg_data_left);
+
+int vsock_rs_h_msg_flags(const struct msghdr *msg)
+{
+	return msg->msg_flags;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_msg_flags);
+
+void vsock_rs_h_msg_set_flags(struct msghdr *msg, int flags)
+{
+	msg->msg_flags = flags;
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_msg_set_flags);
+
+/* --- work --- */
+
+struct workqueue_struct *vsock_rs_h_alloc_wq(const char *name)
+{
+	return alloc_workqueue("%s", WQ_PERCPU, 0, name);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_wq);
+
+void vsock_rs_h_init_work(struct work_struct *work,
+			  void (*fn)(struct work_struct *))
+{
+	INIT_WORK(work, fn);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_init_work);
+
+bool vsock_rs_h_queue_work(struct workqueue_struct *wq,
+			   struct work_struct *work)
+{
+	return queue_work(wq, work);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_queue_work);
+
+void vsock_rs_h_skbq_splice_head_init(struct sk_buff_head *from,
+				      struct sk_buff_head *to)
+{
+	skb_queue_splice_init(from, to);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_splice_head_init);
+
+struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size)
+{
+	return alloc_skb(size, GFP_ATOMIC);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_plain_skb);

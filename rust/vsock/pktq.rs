@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A packet queue drained by a work item on a private workqueue: the
+//! `send_pkt` queue of the loopback transport (and of the device
+//! transports' send paths).
+
+use super::bindings as b;
+use super::skb::{SkbBox, SkbList, SkbQueue};
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// What the worker does with the packets it takes off the queue.
+pub trait PktHandler: Send + Sync + Sized + 'static {
+    /// Processes a batch of packets, in queue order.
+    fn process(worker: &PktWorker<Self>, pkts: SkbList);
+}
+
+/// An owned workqueue (`alloc_workqueue` ... `destroy_workqueue`).
+///
+/// # Invariants
+///
+/// `self.0` is a live workqueue owned by this value.
+struct OwnedWq(NonNull<b::workqueue_struct>);
+
+// SAFETY: workqueues are used from any thread.
+unsafe impl Send for OwnedWq {}
+// SAFETY: as above.
+unsafe impl Sync for OwnedWq {}
+
+impl Drop for OwnedWq {
+    fn drop(&mut self) {
+        // SAFETY: we own the workqueue; destroying it drains pending work.
+        unsafe { b::destroy_workqueue(self.0.as_ptr()) };
+    }
+}
+
+/// A packet queue with its worker.
+///
+/// # Invariants
+///
+/// `work` is initialised with `work_fn::<H>`; `wq` drains it before the
+/// other fields are dropped (it is declared first).
+#[pin_data]
+pub struct PktWorker<H: PktHandler> {
+    wq: OwnedWq,
+    #[pin]
+    queue: SkbQueue,
+    #[pin]
+    work: Opaque<b::work_struct>,
+    handler: H,
+}
+
+// SAFETY: the queue is locked, the work item is managed by the workqueue,
+// and `H` is `Send + Sync`.
+unsafe impl<H: PktHandler> Send for PktWorker<H> {}
+// SAFETY: as above.
+unsafe impl<H: PktHandler> Sync for PktWorker<H> {}
+
+unsafe extern "C" fn work_fn<H: PktHandler>(work: *mut b::work_struct) {
+    let off = core::mem::offset_of!(PktWorker<H>, work);
+    // SAFETY: `work` is the `work` field of a live `PktWorker<H>` (only
+    // `work_fn::<H>` is installed there, and the worker outlives its work
+    // because its workqueue is drained first on drop).
+    let w = unsafe { &*work.cast::<u8>().sub(off).cast::<PktWorker<H>>() };
+    let Ok(mut pkts) = SkbList::new() else {
+        // No memory for a batch list: try again later.
+        w.kick();
+        return;
+    };
+    w.queue.take_all(&mut pkts);
+    H::process(w, pkts);
+}
+
+impl<H: PktHandler> PktWorker<H> {
+    /// A worker on a new workqueue called `name`.
+    pub fn new(name: &'static CStr, handler: H) -> Result<impl PinInit<Self, Error>> {
+        // SAFETY: `name` is a NUL-terminated static string.
+        let wq = unsafe { b::vsock_rs_h_alloc_wq(name.as_char_ptr()) };
+        let wq = OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?);
+        Ok(try_pin_init!(PktWorker {
+            wq,
+            queue <- SkbQueue::new(),
+            // SAFETY: `INIT_WORK` initialises the whole work item.
+            work <- Opaque::ffi_init(|p| unsafe { b::vsock_rs_h_init_work(p, Some(work_fn::<H>)) }),
+            handler,
+        }? Error))
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &SkbQueue {
+        &self.queue
+    }
+
+    /// Queues a packet and schedules the worker.
+    pub fn push(&self, skb: SkbBox) {
+        self.queue.push_back(skb);
+        self.kick();
+    }
+
+    /// Schedules the worker.
+    pub fn kick(&self) {
+        // SAFETY: live workqueue and initialised work item (invariants).
+        unsafe { b::vsock_rs_h_queue_work(self.wq.0.as_ptr(), self.work.get()) };
+    }
+}

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers carrying virtio-vsock packets.
+//!
+//! A virtio-vsock `sk_buff` keeps the 44-byte `virtio_vsock_hdr` at
+//! `skb->head`, the payload at `skb->data`, and `struct virtio_vsock_skb_cb`
+//! in `skb->cb` (see `include/linux/virtio_vsock.h`).
+//!
+//! - [`Skb`] is a borrowed packet, [`SkbBox`] an owned one (freed on drop).
+//! - [`SkbList`] is a queue that its owner protects (the `__skb_*` ops).
+//! - [`SkbQueue`] is a queue that uses its own spinlock (`skb_queue_*`).
+
+use super::bindings as b;
+use super::msg::MsgHdr;
+use super::proto::hdr::{Hdr, HDR_LEN};
+use super::sock::VsockSock;
+use core::ptr::NonNull;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// A virtio-vsock packet.
+///
+/// # Invariants
+///
+/// The wrapped `sk_buff` was allocated for virtio-vsock: its head holds a
+/// `virtio_vsock_hdr` (at least [`HDR_LEN`] bytes before `data`) and its
+/// control block is a `virtio_vsock_skb_cb`.
+#[repr(transparent)]
+pub struct Skb(Opaque<b::sk_buff>);
+
+impl Skb {
+    /// Borrows a packet from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a valid virtio-vsock `sk_buff` (see the type
+    /// invariants) that stays valid, and is not accessed through other
+    /// references in a conflicting way, for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut b::sk_buff) -> &'a mut Skb {
+        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity and
+        // exclusivity are guaranteed by the caller.
+        unsafe { &mut *ptr.cast::<Skb>() }
+    }
+
+    /// The raw `sk_buff`.
+    pub fn as_ptr(&self) -> *mut b::sk_buff {
+        self.0.get()
+    }
+
+    fn hdr_ptr(&self) -> *mut u8 {
+        // SAFETY: `self` is a valid skb (type invariant).
+        unsafe { b::vsock_rs_h_skb_hdr(self.as_ptr()) }.cast::<u8>()
+    }
+
+    fn cb(&self) -> *mut b::virtio_vsock_skb_cb {
+        // SAFETY: `self` is a valid skb (type invariant).
+        unsafe { b::vsock_rs_h_skb_cb(self.as_ptr()) }
+    }
+
+    /// The packet header, decoded.
+    pub fn hdr(&self) -> Hdr {
+        let mut raw = [0u8; HDR_LEN];
+        // SAFETY: the head holds a `virtio_vsock_hdr` of `HDR_LEN` bytes
+        // (type invariant); `raw` is a distinct local buffer.
+        unsafe { core::ptr::copy_nonoverlapping(self.hdr_ptr(), raw.as_mut_ptr(), HDR_LEN) };
+        // A 44-byte buffer always decodes.
+        Hdr::decode(&raw).unwrap_or_default()
+    }
+
+    /// Replaces the packet header.
+    pub fn set_hdr(&mut self, hdr: &Hdr) {
+        let raw = hdr.encode();
+        // SAFETY: the head holds `HDR_LEN` writable bytes for the header
+        // (type invariant), and `&mut self` gives exclusive access.
+        unsafe { core::ptr::copy_nonoverlapping(raw.as_ptr(), self.hdr_ptr(), HDR_LEN) };
+    }
+
+    /// Updates the header in place.
+    pub fn update_hdr(&mut self, f: impl FnOnce(&mut Hdr)) {
+        let mut h = self.hdr();
+        f(&mut h);
+        self.set_hdr(&h);
+    }
+
+    /// Bytes of payload held by the skb (`skb->len`).
+    pub fn len(&self) -> u32 {
+        // SAFETY: `self` is a valid skb.
+        unsafe { b::vsock_rs_h_skb_len(self.as_ptr()) }
+    }
+
+    /// Whether the skb holds no payload.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Free room after the payload of a linear skb.
+    pub fn tailroom(&self) -> u32 {
+        // SAFETY: `self` is a valid skb.
+        unsafe { b::vsock_rs_h_skb_tailroom(self.as_ptr()) }
+    }
+
+    /// Whether the payload lives (partly) in page fragments.
+    pub fn is_nonlinear(&self) -> bool {
+        // SAFETY: `self` is a valid skb.
+        unsafe { b::vsock_rs_h_skb_is_nonlinear(self.as_ptr()) }
+    }
+
+    /// Bytes of payload already consumed by readers.
+    pub fn offset(&self) -> u32 {
+        // SAFETY: the control block is a `virtio_vsock_skb_cb` (invariant).
+        unsafe { (*self.cb()).offset }
+    }
+
+    /// Sets the consumed-bytes offset.
+    pub fn set_offset(&mut self, off: u32) {
+        // SAFETY: as in `offset`; `&mut self` gives exclusive access.
+        unsafe { (*self.cb()).offset = off };
+    }
+
+    /// Whether this packet answers a packet of the peer.
+    pub fn is_reply(&self) -> bool {
+        // SAFETY: the control block is a `virtio_vsock_skb_cb` (invariant).
+        unsafe { (*self.cb()).reply }
+    }
+
+    /// Marks the packet as a reply.
+    pub fn set_reply(&mut self) {
+        // SAFETY: as in `is_reply`; `&mut self` gives exclusive access.
+        unsafe { (*self.cb()).reply = true };
+    }
+
+    /// Whether the packet was already delivered to vsockmon taps.
+    pub fn tap_delivered(&self) -> bool {
+        // SAFETY: the control block is a `virtio_vsock_skb_cb` (invariant).
+        unsafe { (*self.cb()).tap_delivered }
+    }
+
+    /// Marks the packet as delivered to taps.
+    pub fn set_tap_delivered(&mut self) {
+        // SAFETY: as in `tap_delivered`; exclusive through `&mut self`.
+        unsafe { (*self.cb()).tap_delivered = true };
+    }
+
+    /// The socket owning the packet, if any.
+    pub fn sk(&self) -> Option<&VsockSock> {
+        // SAFETY: `self` is a valid skb.
+        let sk = unsafe { b::vsock_rs_h_skb_sk(self.as_ptr()) };
+        // SAFETY: an skb owned by a socket holds a reference on it (through
+        // its destructor) for as long as the skb exists; every socket of an
+        // AF_VSOCK packet is a `vsock_sock`.
+        (!sk.is_null()).then(|| unsafe { VsockSock::from_raw(sk.cast()) })
+    }
+
+    /// Charges the skb to `vsk`'s send buffer (`skb_set_owner_w`).
+    pub fn set_owner_w(&mut self, vsk: &VsockSock) {
+        // SAFETY: both pointers are valid; the skb has no owner yet.
+        unsafe { b::skb_set_owner_w(self.as_ptr(), vsk.sk_ptr()) };
+    }
+
+    /// Makes `vsk` own the skb, unless the socket is being freed.
+    pub fn set_owner_sk_safe(&mut self, vsk: &VsockSock) -> bool {
+        // SAFETY: both pointers are valid.
+        unsafe { b::vsock_rs_h_skb_set_owner_sk_safe(self.as_ptr(), vsk.sk_ptr()) }
+    }
+
+    /// Copies `len` payload bytes from offset `off` to the reader's iterator.
+    pub fn copy_to_msg(&self, off: u32, msg: &mut MsgHdr, len: usize) -> Result {
+        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        let off = i32::try_from(off).map_err(|_| EINVAL)?;
+        // SAFETY: `self` and `msg` are valid; the function checks the
+        // bounds against the skb.
+        to_result(unsafe { b::skb_copy_datagram_iter(self.as_ptr(), off, msg.iter_ptr(), len) })
+    }
+
+    /// Appends `len` bytes from the sender's iterator as payload of a fresh
+    /// packet (`virtio_vsock_skb_put` + `skb_copy_datagram_from_iter_full`).
+    pub fn fill_from_msg(&mut self, msg: &mut MsgHdr, len: u32) -> Result {
+        // SAFETY: `self` is a fresh packet without payload, allocated with
+        // room for `len` bytes by `SkbBox::alloc`.
+        unsafe { b::vsock_rs_h_skb_put_payload(self.as_ptr(), len) };
+        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: `self` now has `len` bytes of payload; `msg` is valid.
+        to_result(unsafe {
+            b::skb_copy_datagram_from_iter_full(self.as_ptr(), 0, msg.iter_ptr(), len)
+        })
+    }
+
+    /// Pins `len` bytes of the sender's pages as fragments (MSG_ZEROCOPY).
+    pub fn zerocopy_fill(&mut self, msg: &mut MsgHdr, len: u32) -> Result {
+        // SAFETY: `self` is owned by the sending socket (set_owner_w) and
+        // has its ubuf attached; `msg` is valid.
+        to_result(unsafe { b::vsock_rs_h_zc_fill(self.as_ptr(), msg.as_ptr(), len) })
+    }
+
+    /// Attaches a zerocopy completion to the skb.
+    pub fn zerocopy_set(&mut self, uarg: &ZcArg) {
+        // SAFETY: `uarg` holds a valid `ubuf_info`; the skb takes its own
+        // reference.
+        unsafe { b::vsock_rs_h_zc_set(self.as_ptr(), uarg.0.as_ptr()) };
+    }
+
+    /// Appends the whole payload of the linear `src` after our payload.
+    /// Fails with `ENOSPC` unless it fits the tailroom.
+    pub fn append_from(&mut self, src: &Skb) -> Result {
+        let len = src.len();
+        if src.is_nonlinear() || len > self.tailroom() || self.is_nonlinear() {
+            return Err(ENOSPC);
+        }
+        // SAFETY: `self` is linear with at least `len` bytes of tailroom.
+        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        // SAFETY: `src` is linear, so `data` holds `len` bytes; `dst` has
+        // `len` fresh bytes; the two skbs are distinct.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                b::vsock_rs_h_skb_data(src.as_ptr()).cast::<u8>(),
+                dst.cast::<u8>(),
+                len as usize,
+            )
+        };
+        Ok(())
+    }
+
+    /// Appends payload bytes `off..off + len` of `src` (linear or not) to
+    /// our linear payload (`skb_copy_bits`).
+    pub fn append_bits_from(&mut self, src: &Skb, off: u32, len: u32) -> Result {
+        if len > self.tailroom() || self.is_nonlinear() || off.checked_add(len) > Some(src.len()) {
+            return Err(ENOSPC);
+        }
+        let ilen = i32::try_from(len).map_err(|_| EINVAL)?;
+        let ioff = i32::try_from(off).map_err(|_| EINVAL)?;
+        // SAFETY: `self` is linear with at least `len` bytes of tailroom.
+        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        // SAFETY: `off + len` lies within `src`'s payload (checked above);
+        // `dst` holds `len` bytes.
+        to_result(unsafe { b::skb_copy_bits(src.as_ptr(), ioff, dst, ilen) })
+    }
+
+    /// Copies `dst.len()` payload bytes starting at `off` into `dst`.
+    pub fn copy_bits(&self, off: u32, dst: &mut [u8]) -> Result {
+        let len = i32::try_from(dst.len()).map_err(|_| EINVAL)?;
+        let off = i32::try_from(off).map_err(|_| EINVAL)?;
+        // SAFETY: `dst` is a valid buffer of `len` bytes; the function
+        // checks the range against the skb.
+        to_result(unsafe { b::skb_copy_bits(self.as_ptr(), off, dst.as_mut_ptr().cast(), len) })
+    }
+}
+
+/// An owned virtio-vsock packet, freed with `kfree_skb` when dropped.
+///
+/// # Invariants
+///
+/// `self.0` points to a valid virtio-vsock `sk_buff` (see [`Skb`]) that
+/// nobody else references.
+pub struct SkbBox(NonNull<Skb>);
+
+// SAFETY: an owned skb may be freed or used from any thread.
+unsafe impl Send for SkbBox {}
+
+impl SkbBox {
+    /// Allocates a packet with room for the header and `payload` bytes
+    /// (`virtio_vsock_alloc_skb`, or its linear variant when `linear`).
+    pub fn alloc(payload: u32, linear: bool) -> Result<SkbBox> {
+        let size = payload.checked_add(HDR_LEN as u32).ok_or(ENOMEM)?;
+        // SAFETY: plain allocation.
+        let ptr = unsafe { b::vsock_rs_h_alloc_skb(size, linear) };
+        // The allocation reserved `VIRTIO_VSOCK_SKB_HEADROOM` for the header
+        // and zeroed the control block, so the invariants hold.
+        NonNull::new(ptr.cast::<Skb>()).map(SkbBox).ok_or(ENOMEM)
+    }
+
+    /// Takes ownership of a raw skb.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid virtio-vsock `sk_buff` whose ownership passes to the
+    /// returned value.
+    pub unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkbBox> {
+        NonNull::new(ptr.cast::<Skb>()).map(SkbBox)
+    }
+
+    /// Gives up ownership; the caller must free the skb.
+    pub fn into_raw(self) -> *mut b::sk_buff {
+        let p = self.0.as_ptr().cast::<b::sk_buff>();
+        core::mem::forget(self);
+        p
+    }
+
+    /// Frees the skb as consumed normally (`consume_skb`), not dropped.
+    pub fn consume(self) {
+        // SAFETY: we own the skb (type invariant).
+        unsafe { b::vsock_rs_h_consume_skb(self.into_raw()) };
+    }
+}
+
+impl core::ops::Deref for SkbBox {
+    type Target = Skb;
+    fn deref(&self) -> &Skb {
+        // SAFETY: `self.0` is valid for as long as `self` (invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl core::ops::DerefMut for SkbBox {
+    fn deref_mut(&mut self) -> &mut Skb {
+        // SAFETY: valid and exclusively owned (invariant).
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for SkbBox {
+    fn drop(&mut self) {
+        // SAFETY: we own the skb (type invariant).
+        unsafe { b::vsock_rs_h_kfree_skb(self.0.as_ptr().cast()) };
+    }
+}
+
+/// A zerocopy notification (`struct ubuf_info`) of a `sendmsg` call.
+pub struct ZcArg(NonNull<b::ubuf_info>);
+
+impl ZcArg {
+    /// Gets the `ubuf_info` for a MSG_ZEROCOPY send of `pkt_len` bytes:
+    /// the one given by the caller of `sendmsg`, or a fresh one. The flag is
+    /// true when the reference is ours to drop with [`ZcArg::put`].
+    pub fn prepare(
+        vsk: &VsockSock,
+        msg: &mut MsgHdr,
+        pkt_len: u32,
+        can_zcopy: bool,
+    ) -> Result<(ZcArg, bool)> {
+        let mut uarg = core::ptr::null_mut();
+        let mut have_uref = false;
+        // SAFETY: all pointers are valid; the shim writes both out params.
+        to_result(unsafe {
+            b::vsock_rs_h_zc_prepare(
+                vsk.as_ptr(),
+                msg.as_ptr(),
+                pkt_len,
+                can_zcopy,
+                &mut uarg,
+                &mut have_uref,
+            )
+        })?;
+        let uarg = NonNull::new(uarg).ok_or(ENOMEM)?;
+        Ok((ZcArg(uarg), have_uref))
+    }
+
+    /// Drops our reference; `abort` when no data was sent.
+    pub fn put(self, abort: bool) {
+        // SAFETY: `prepare` returned `have_uref`, so we own one reference.
+        unsafe { b::vsock_rs_h_zc_put(self.0.as_ptr(), abort) };
+    }
+}
+
+/// A queue of packets protected by its owner (the `__skb_queue_*` ops).
+///
+/// The `sk_buff_head` lives on the heap (it points to itself when empty), so
+/// the list itself can move.
+///
+/// # Invariants
+///
+/// `head` is an initialised `sk_buff_head`; every skb on it is owned by the
+/// list and is a virtio-vsock packet.
+pub struct SkbList {
+    head: Pin<KBox<Opaque<b::sk_buff_head>>>,
+}
+
+// SAFETY: the list owns its skbs, which may be used from any thread.
+unsafe impl Send for SkbList {}
+// SAFETY: all mutation goes through `&mut self`.
+unsafe impl Sync for SkbList {}
+
+impl SkbList {
+    /// An empty list.
+    pub fn new() -> Result<SkbList> {
+        let head = KBox::pin_init(
+            // SAFETY: `skb_queue_head_init` initialises the whole head.
+            Opaque::ffi_init(|p| unsafe { b::vsock_rs_h_skbq_init(p) }),
+            GFP_KERNEL,
+        )?;
+        Ok(SkbList { head })
+    }
+
+    pub(crate) fn raw(&self) -> *mut b::sk_buff_head {
+        self.head.get()
+    }
+
+    /// Number of packets.
+    pub fn len(&self) -> u32 {
+        // SAFETY: initialised head (invariant).
+        unsafe { b::vsock_rs_h_skbq_len(self.raw()) }
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a packet.
+    pub fn push_back(&mut self, skb: SkbBox) {
+        // SAFETY: the list takes ownership of the skb (invariant).
+        unsafe { b::vsock_rs_h_skbq_tail(self.raw(), skb.into_raw()) };
+    }
+
+    /// Removes the first packet.
+    pub fn pop_front(&mut self) -> Option<SkbBox> {
+        // SAFETY: initialised head; the skb leaves the list, so ownership
+        // passes to the caller.
+        unsafe { SkbBox::from_raw(b::vsock_rs_h_skbq_dequeue(self.raw())) }
+    }
+
+    /// The first packet.
+    pub fn front(&self) -> Option<&Skb> {
+        // SAFETY: initialised head.
+        let p = unsafe { b::vsock_rs_h_skbq_peek(self.raw()) };
+        // SAFETY: the skb is owned by the list, which `&self` borrows.
+        (!p.is_null()).then(|| &*unsafe { Skb::from_raw(p) })
+    }
+
+    /// The first packet, mutably.
+    pub fn front_mut(&mut self) -> Option<&mut Skb> {
+        // SAFETY: initialised head.
+        let p = unsafe { b::vsock_rs_h_skbq_peek(self.raw()) };
+        // SAFETY: owned by the list, exclusively borrowed through `self`.
+        (!p.is_null()).then(|| unsafe { Skb::from_raw(p) })
+    }
+
+    /// The last packet, mutably.
+    pub fn back_mut(&mut self) -> Option<&mut Skb> {
+        // SAFETY: initialised head.
+        let p = unsafe { b::vsock_rs_h_skbq_peek_tail(self.raw()) };
+        // SAFETY: owned by the list, exclusively borrowed through `self`.
+        (!p.is_null()).then(|| unsafe { Skb::from_raw(p) })
+    }
+
+    /// Iterates over the packets, front to back.
+    pub fn iter(&self) -> SkbIter<'_> {
+        SkbIter {
+            list: self,
+            // SAFETY: initialised head.
+            next: unsafe { b::vsock_rs_h_skbq_peek(self.raw()) },
+        }
+    }
+
+    /// Moves every packet of `other` to the front of this list.
+    pub fn splice_front(&mut self, other: &mut SkbList) {
+        // SAFETY: both heads are initialised and distinct (two `&mut`).
+        unsafe { b::vsock_rs_h_skbq_splice_head_init(other.raw(), self.raw()) };
+    }
+
+    /// Frees every packet.
+    pub fn purge(&mut self) {
+        // SAFETY: initialised head; the list owns its skbs.
+        unsafe { b::vsock_rs_h_skbq_purge(self.raw()) };
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        self.purge();
+    }
+}
+
+/// Iterator over an [`SkbList`].
+pub struct SkbIter<'a> {
+    list: &'a SkbList,
+    next: *mut b::sk_buff,
+}
+
+impl<'a> Iterator for SkbIter<'a> {
+    type Item = &'a Skb;
+    fn next(&mut self) -> Option<&'a Skb> {
+        if self.next.is_null() {
+            return None;
+        }
+        let cur = self.next;
+        // SAFETY: `cur` is on the list, which is borrowed for `'a`.
+        self.next = unsafe { b::vsock_rs_h_skbq_peek_next(cur, self.list.raw()) };
+        // SAFETY: owned by the list, shared-borrowed for `'a`.
+        Some(&*unsafe { Skb::from_raw(cur) })
+    }
+}
+
+/// A packet queue with its own spinlock (the `skb_queue_*` ops), shared
+/// between producers (`send_pkt`) and a worker.
+///
+/// # Invariants
+///
+/// `head` is an initialised `sk_buff_head`; it is only touched with its lock
+/// held; every skb on it is owned by the queue.
+#[pin_data(PinnedDrop)]
+#[repr(transparent)]
+pub struct SkbQueue {
+    #[pin]
+    head: Opaque<b::sk_buff_head>,
+}
+
+// SAFETY: the queue owns its skbs and serialises access with its lock.
+unsafe impl Send for SkbQueue {}
+// SAFETY: as above.
+unsafe impl Sync for SkbQueue {}
+
+impl SkbQueue {
+    /// An empty queue.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(SkbQueue {
+            // SAFETY: `skb_queue_head_init` initialises head and lock.
+            head <- Opaque::ffi_init(|p| unsafe { b::vsock_rs_h_skbq_init(p) }),
+        })
+    }
+
+    /// Borrows a queue that C code owns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is an initialised `sk_buff_head` of virtio-vsock packets,
+    /// protected by its own lock, that stays valid for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut b::sk_buff_head) -> &'a SkbQueue {
+        // SAFETY: transparent wrapper; validity from the caller.
+        unsafe { &*ptr.cast::<SkbQueue>() }
+    }
+
+    fn with_lock<R>(&self, f: impl FnOnce(*mut b::sk_buff_head) -> R) -> R {
+        // SAFETY: initialised head (invariant).
+        unsafe { b::vsock_rs_h_skbq_lock(self.head.get()) };
+        let r = f(self.head.get());
+        // SAFETY: locked just above.
+        unsafe { b::vsock_rs_h_skbq_unlock(self.head.get()) };
+        r
+    }
+
+    /// The raw head, for transport callbacks that take one.
+    pub fn as_ptr(&self) -> *mut b::sk_buff_head {
+        self.head.get()
+    }
+
+    /// Appends a packet.
+    pub fn push_back(&self, skb: SkbBox) {
+        let p = skb.into_raw();
+        // SAFETY: under the lock; the queue takes ownership.
+        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_tail(h, p) });
+    }
+
+    /// Moves every queued packet to the back of `dst`.
+    pub fn take_all(&self, dst: &mut SkbList) {
+        // SAFETY: under our lock; `dst` is exclusively borrowed.
+        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_splice_tail_init(h, dst.raw()) });
+    }
+
+    /// Removes and frees the packets for which `pred` holds; returns how
+    /// many of them were replies.
+    pub fn purge_if(&self, mut pred: impl FnMut(&Skb) -> bool) -> Result<u32> {
+        let mut freed = SkbList::new()?;
+        let mut replies = 0u32;
+        self.with_lock(|h| {
+            // SAFETY: under the lock, the queue's skbs are ours to walk and
+            // unlink; `next` is read before `cur` is unlinked.
+            let mut cur = unsafe { b::vsock_rs_h_skbq_peek(h) };
+            while !cur.is_null() {
+                // SAFETY: `cur` is on the queue (see above).
+                let next = unsafe { b::vsock_rs_h_skbq_peek_next(cur, h) };
+                // SAFETY: `cur` is a queued virtio-vsock skb.
+                let skb = unsafe { Skb::from_raw(cur) };
+                if pred(skb) {
+                    if skb.is_reply() {
+                        replies += 1;
+                    }
+                    // SAFETY: `cur` is on this queue; unlinking transfers
+                    // ownership to us.
+                    unsafe { b::vsock_rs_h_skbq_unlink(cur, h) };
+                    // SAFETY: unlinked just above, so owned here.
+                    if let Some(owned) = unsafe { SkbBox::from_raw(cur) } {
+                        freed.push_back(owned);
+                    }
+                }
+                cur = next;
+            }
+        });
+        // The packets are freed outside the lock.
+        drop(freed);
+        Ok(replies)
+    }
+
+    /// Frees every queued packet.
+    pub fn purge(&self) {
+        // SAFETY: under the lock; the queue owns its skbs.
+        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_purge(h) });
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for SkbQueue {
+    fn drop(self: Pin<&mut Self>) {
+        self.purge();
+    }
+}
+
+fn to_result(ret: i32) -> Result {
+    if ret < 0 {
+        Err(Error::from_errno(ret))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Packet capture: delivery of packets to vsockmon taps
+//! (`vsock_deliver_tap`), as `virtio_transport_deliver_tap_pkt` does.
+
+use super::bindings as b;
+use super::proto::hdr::{HDR_LEN, MON_HDR_LEN};
+use super::skb::Skb;
+
+unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buff {
+    // SAFETY: `deliver` passes the packet it borrows for the whole call.
+    let pkt: &Skb = unsafe { Skb::from_raw(opaque.cast()) };
+    let hdr = pkt.hdr();
+    // A packet may have been split to fit the RX buffer: the header's
+    // length is the payload of this fragment.
+    let payload = hdr.len;
+    let total = (MON_HDR_LEN + HDR_LEN) as u32 + payload;
+    // SAFETY: plain allocation.
+    let skb = unsafe { b::vsock_rs_h_alloc_plain_skb(total) };
+    if skb.is_null() {
+        return skb;
+    }
+    let mon = hdr.vsockmon_hdr();
+    let raw = hdr.encode();
+    // SAFETY: `skb` is fresh with room for `total` bytes; the sources are
+    // locals of the right lengths.
+    unsafe {
+        let p = b::vsock_rs_h_skb_put(skb, MON_HDR_LEN as u32).cast::<u8>();
+        core::ptr::copy_nonoverlapping(mon.as_ptr(), p, MON_HDR_LEN);
+        let p = b::vsock_rs_h_skb_put(skb, HDR_LEN as u32).cast::<u8>();
+        core::ptr::copy_nonoverlapping(raw.as_ptr(), p, HDR_LEN);
+    }
+    if payload > 0 {
+        // SAFETY: room for `payload` more bytes was allocated.
+        let p = unsafe { b::vsock_rs_h_skb_put(skb, payload) };
+        // SAFETY: `p` holds `payload` bytes.
+        let dst = unsafe { core::slice::from_raw_parts_mut(p.cast::<u8>(), payload as usize) };
+        if pkt.copy_bits(pkt.offset(), dst).is_err() {
+            // SAFETY: `skb` is ours and not handed out.
+            unsafe { b::vsock_rs_h_kfree_skb(skb) };
+            return core::ptr::null_mut();
+        }
+    }
+    skb
+}
+
+/// Delivers `skb` to every vsockmon tap, once per packet.
+pub fn deliver(skb: &mut Skb) {
+    if skb.tap_delivered() {
+        return;
+    }
+    // SAFETY: `build_skb` only reads the packet, which outlives the call.
+    unsafe { b::vsock_deliver_tap(Some(build_skb), skb.as_ptr().cast()) };
+    skb.set_tap_delivered();
+}

@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Transports and the common module's C ABI.
+//!
+//! Two sides meet here:
+//!
+//! - The common module implements [`CommonOps`] and invokes
+//!   [`vsock_rs_common_exports!`], which generates the exported `vsock_rs_*`
+//!   C functions (declared in `include/net/vsock_rs.h`).  Those are what the
+//!   AF_VSOCK core calls through a transport's `struct vsock_transport`.
+//! - A transport module implements [`TransportOps`] and declares its
+//!   `struct virtio_transport` with [`vsock_rs_transport!`]; it registers it
+//!   with a [`Registration`] and hands received packets to the common module
+//!   with [`TransportDesc::recv_pkt`].
+
+use super::bindings as b;
+use super::skb::{Skb, SkbBox, SkbQueue};
+use super::sock::VsockSock;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// A `struct virtio_transport` of some transport module, as the common
+/// module sees it.
+///
+/// # Invariants
+///
+/// Wraps a registered `virtio_transport` whose module is loaded (sockets
+/// using it hold a module reference).
+#[repr(transparent)]
+pub struct VirtioTransport(Opaque<b::virtio_transport>);
+
+// SAFETY: a transport descriptor is immutable once registered.
+unsafe impl Sync for VirtioTransport {}
+
+impl VirtioTransport {
+    /// Borrows a transport descriptor.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a registered `virtio_transport` (see the invariants) that
+    /// stays valid for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const b::virtio_transport) -> &'a VirtioTransport {
+        // SAFETY: transparent wrapper; validity from the caller.
+        unsafe { &*ptr.cast::<VirtioTransport>() }
+    }
+
+    /// The transport of a socket bound to one of our transports.
+    pub fn of(vsk: &VsockSock) -> Option<&VirtioTransport> {
+        let t = vsk.transport_ptr();
+        // SAFETY: the common module's callbacks run only for sockets whose
+        // transport embeds its `vsock_transport` as the first member of a
+        // `virtio_transport` (every vsock-rust transport does); the socket
+        // holds a reference on the transport's module.
+        (!t.is_null()).then(|| unsafe { VirtioTransport::from_raw(t.cast()) })
+    }
+
+    /// The embedded `vsock_transport`.
+    pub fn vsock_transport(&self) -> *const b::vsock_transport {
+        self.0.get().cast()
+    }
+
+    /// `get_local_cid()`.
+    pub fn local_cid(&self) -> u32 {
+        // SAFETY: registered transport (invariant): its callbacks are set.
+        match unsafe { (*self.0.get()).transport.get_local_cid } {
+            // SAFETY: a transport callback without arguments.
+            Some(f) => unsafe { f() },
+            None => b::VRS_VMADDR_CID_ANY,
+        }
+    }
+
+    /// `send_pkt()`: hands the packet to the device; returns the payload
+    /// bytes queued.
+    pub fn send_pkt(&self, skb: SkbBox, net: *mut b::net) -> Result<u32> {
+        // SAFETY: registered transport (invariant).
+        let Some(f) = (unsafe { (*self.0.get()).send_pkt }) else {
+            return Err(ENODEV);
+        };
+        // SAFETY: `send_pkt` takes ownership of the skb.
+        let r = unsafe { f(skb.into_raw(), net) };
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(r as u32)
+        }
+    }
+
+    /// `can_msgzerocopy(bufs)`; `None` when the transport has no limit.
+    pub fn can_msgzerocopy(&self, bufs: i32) -> Option<bool> {
+        // SAFETY: registered transport (invariant).
+        unsafe { (*self.0.get()).can_msgzerocopy }.map(|f| {
+            // SAFETY: plain callback.
+            unsafe { f(bufs) }
+        })
+    }
+}
+
+/// A `skb_read_actor_t` of sockmap (`read_skb`).
+#[derive(Clone, Copy)]
+pub struct ReadActor(b::skb_read_actor_t);
+
+impl ReadActor {
+    /// Wraps the actor the core passed to `read_skb`.
+    ///
+    /// # Safety
+    ///
+    /// `actor` is NULL or a valid `skb_read_actor_t` for the call.
+    pub unsafe fn from_raw(actor: b::skb_read_actor_t) -> Self {
+        ReadActor(actor)
+    }
+
+    /// Hands the packet to the actor, which takes ownership of it.
+    pub fn call(self, vsk: &VsockSock, skb: SkbBox) -> i32 {
+        match self.0 {
+            // SAFETY: the actor consumes the skb, as in `read_skb` callers.
+            Some(f) => unsafe { f(vsk.sk_ptr(), skb.into_raw()) },
+            None => 0,
+        }
+    }
+}
+
+/// The socket callbacks of the common module, in safe Rust.  Errors are
+/// returned as the errno upstream returns.
+pub trait CommonOps {
+    /// `init`: set up the per-socket state (child of `psk` if any).
+    fn socket_init(vsk: &VsockSock, psk: Option<&VsockSock>) -> Result;
+    /// `destruct`.
+    fn destruct(vsk: &VsockSock);
+    /// `release`.
+    fn release(vsk: &VsockSock);
+    /// `connect`.
+    fn connect(vsk: &VsockSock) -> Result<u32>;
+    /// `shutdown`.
+    fn shutdown(vsk: &VsockSock, mode: i32) -> Result<u32>;
+    /// `stream_dequeue` (MSG_PEEK in `flags` peeks).
+    fn stream_dequeue(
+        vsk: &VsockSock,
+        msg: &mut super::msg::MsgHdr,
+        len: usize,
+        flags: i32,
+    ) -> Result<usize>;
+    /// `stream_enqueue`.
+    fn stream_enqueue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, len: usize) -> Result<usize>;
+    /// `stream_has_data`.
+    fn stream_has_data(vsk: &VsockSock) -> i64;
+    /// `stream_has_space`.
+    fn stream_has_space(vsk: &VsockSock) -> i64;
+    /// `seqpacket_dequeue`.
+    fn seqpacket_dequeue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, flags: i32)
+        -> Result<usize>;
+    /// `seqpacket_enqueue`.
+    fn seqpacket_enqueue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, len: usize)
+        -> Result<usize>;
+    /// `seqpacket_has_data`.
+    fn seqpacket_has_data(vsk: &VsockSock) -> u32;
+    /// `notify_buffer_size`: returns the size the socket keeps.
+    fn notify_buffer_size(vsk: &VsockSock, val: u64) -> u64;
+    /// `notify_set_rcvlowat`.
+    fn notify_set_rcvlowat(vsk: &VsockSock, val: i32) -> Result;
+    /// `unsent_bytes`.
+    fn unsent_bytes(vsk: &VsockSock) -> usize;
+    /// `read_skb`.
+    fn read_skb(vsk: &VsockSock, actor: ReadActor) -> Result<i32>;
+    /// A packet received by transport `t` in namespace `net`.
+    fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net);
+    /// Frees the packets of `queue` sent by the socket at address `vsk`;
+    /// returns how many were replies.
+    fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32;
+    /// The device took a sent packet (`consume_skb_sent`).
+    fn consume_skb_sent(skb: &mut Skb);
+    /// Delivers a packet to vsockmon taps, once.
+    fn deliver_tap_pkt(skb: &mut Skb);
+    /// Stamps our credit into an outgoing packet of `vsk`.
+    fn inc_tx_pkt(vsk: &VsockSock, skb: &mut Skb);
+}
+
+/// Converts a result to the C return convention (negative errno).
+pub fn ret_isize(r: Result<usize>) -> isize {
+    match r {
+        Ok(n) => isize::try_from(n).unwrap_or(isize::MAX),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Converts a result to the C `int` return convention.
+pub fn ret_int(r: Result<u32>) -> i32 {
+    match r {
+        Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Generates the exported `vsock_rs_*` functions of the common module from
+/// its [`CommonOps`] implementation.  Invoke once, in the common module.
+#[macro_export]
+macro_rules! vsock_rs_common_exports {
+    ($t:ty) => {
+        #[allow(missing_docs)]
+        mod vsock_rs_exports {
+            use $crate::vsock::bindings as b;
+            use $crate::vsock::msg::MsgHdr;
+            use $crate::vsock::skb::{Skb, SkbBox, SkbQueue};
+            use $crate::vsock::sock::VsockSock;
+            use $crate::vsock::transport::{
+                ret_int, ret_isize, CommonOps, ReadActor, VirtioTransport,
+            };
+            use kernel::ffi::{c_int, c_void};
+
+            type T = $t;
+
+            // SAFETY (for every function below): the AF_VSOCK core calls them
+            // with a live `vsk` (it holds a reference) and, for data calls, a
+            // live `msg` of the current syscall.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_do_socket_init(
+                vsk: *mut b::vsock_sock,
+                psk: *mut b::vsock_sock,
+            ) -> c_int {
+                // SAFETY: see above; `psk` is NULL or the live listener.
+                let (vsk, psk) = unsafe {
+                    (VsockSock::from_raw(vsk), (!psk.is_null()).then(|| VsockSock::from_raw(psk)))
+                };
+                ret_int(T::socket_init(vsk, psk).map(|()| 0))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_destruct(vsk: *mut b::vsock_sock) {
+                // SAFETY: see above.
+                T::destruct(unsafe { VsockSock::from_raw(vsk) })
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_release(vsk: *mut b::vsock_sock) {
+                // SAFETY: see above.
+                T::release(unsafe { VsockSock::from_raw(vsk) })
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_connect(vsk: *mut b::vsock_sock) -> c_int {
+                // SAFETY: see above.
+                ret_int(T::connect(unsafe { VsockSock::from_raw(vsk) }))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_shutdown(vsk: *mut b::vsock_sock, mode: c_int) -> c_int {
+                // SAFETY: see above.
+                ret_int(T::shutdown(unsafe { VsockSock::from_raw(vsk) }, mode))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_dgram_bind(
+                _vsk: *mut b::vsock_sock,
+                _addr: *mut b::sockaddr_vm,
+            ) -> c_int {
+                -$crate::vsock::proto::rules::EOPNOTSUPP
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_dgram_dequeue(
+                _vsk: *mut b::vsock_sock,
+                _msg: *mut b::msghdr,
+                _len: usize,
+                _flags: c_int,
+            ) -> c_int {
+                -$crate::vsock::proto::rules::EOPNOTSUPP
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_dgram_enqueue(
+                _vsk: *mut b::vsock_sock,
+                _addr: *mut b::sockaddr_vm,
+                _msg: *mut b::msghdr,
+                _len: usize,
+            ) -> c_int {
+                -$crate::vsock::proto::rules::EOPNOTSUPP
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_dgram_allow(
+                _vsk: *mut b::vsock_sock,
+                _cid: u32,
+                _port: u32,
+            ) -> bool {
+                false
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_dequeue(
+                vsk: *mut b::vsock_sock,
+                msg: *mut b::msghdr,
+                len: usize,
+                flags: c_int,
+            ) -> isize {
+                // SAFETY: see above.
+                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                ret_isize(T::stream_dequeue(vsk, msg, len, flags))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_enqueue(
+                vsk: *mut b::vsock_sock,
+                msg: *mut b::msghdr,
+                len: usize,
+            ) -> isize {
+                // SAFETY: see above.
+                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                ret_isize(T::stream_enqueue(vsk, msg, len))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_has_data(vsk: *mut b::vsock_sock) -> i64 {
+                // SAFETY: see above.
+                T::stream_has_data(unsafe { VsockSock::from_raw(vsk) })
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_has_space(vsk: *mut b::vsock_sock) -> i64 {
+                // SAFETY: see above.
+                T::stream_has_space(unsafe { VsockSock::from_raw(vsk) })
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_rcvhiwat(vsk: *mut b::vsock_sock) -> u64 {
+                // SAFETY: see above.
+                unsafe { VsockSock::from_raw(vsk) }.buffer_size()
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_stream_is_active(_vsk: *mut b::vsock_sock) -> bool {
+                true
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_seqpacket_dequeue(
+                vsk: *mut b::vsock_sock,
+                msg: *mut b::msghdr,
+                flags: c_int,
+            ) -> isize {
+                // SAFETY: see above.
+                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                ret_isize(T::seqpacket_dequeue(vsk, msg, flags))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_seqpacket_enqueue(
+                vsk: *mut b::vsock_sock,
+                msg: *mut b::msghdr,
+                len: usize,
+            ) -> c_int {
+                // SAFETY: see above.
+                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                ret_isize(T::seqpacket_enqueue(vsk, msg, len)) as c_int
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_seqpacket_has_data(vsk: *mut b::vsock_sock) -> u32 {
+                // SAFETY: see above.
+                T::seqpacket_has_data(unsafe { VsockSock::from_raw(vsk) })
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_poll_in(
+                vsk: *mut b::vsock_sock,
+                target: usize,
+                data_ready_now: *mut bool,
+            ) -> c_int {
+                // SAFETY: see above; `data_ready_now` is the core's local.
+                unsafe {
+                    let has = VsockSock::from_raw(vsk).stream_has_data();
+                    *data_ready_now = has >= 0 && has as u64 >= target as u64;
+                }
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_poll_out(
+                vsk: *mut b::vsock_sock,
+                _target: usize,
+                space_avail_now: *mut bool,
+            ) -> c_int {
+                // SAFETY: see above; `space_avail_now` is the core's local.
+                unsafe {
+                    let free = VsockSock::from_raw(vsk).stream_has_space();
+                    if free > 0 {
+                        *space_avail_now = true;
+                    } else if free == 0 {
+                        *space_avail_now = false;
+                    }
+                }
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_recv_init(
+                _vsk: *mut b::vsock_sock,
+                _target: usize,
+                _data: *mut b::vsock_transport_recv_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_recv_pre_block(
+                _vsk: *mut b::vsock_sock,
+                _target: usize,
+                _data: *mut b::vsock_transport_recv_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_recv_pre_dequeue(
+                _vsk: *mut b::vsock_sock,
+                _target: usize,
+                _data: *mut b::vsock_transport_recv_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_recv_post_dequeue(
+                _vsk: *mut b::vsock_sock,
+                _target: usize,
+                _copied: isize,
+                _data_read: bool,
+                _data: *mut b::vsock_transport_recv_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_send_init(
+                _vsk: *mut b::vsock_sock,
+                _data: *mut b::vsock_transport_send_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_send_pre_block(
+                _vsk: *mut b::vsock_sock,
+                _data: *mut b::vsock_transport_send_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_send_pre_enqueue(
+                _vsk: *mut b::vsock_sock,
+                _data: *mut b::vsock_transport_send_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_send_post_enqueue(
+                _vsk: *mut b::vsock_sock,
+                _written: isize,
+                _data: *mut b::vsock_transport_send_notify_data,
+            ) -> c_int {
+                0
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_buffer_size(vsk: *mut b::vsock_sock, val: *mut u64) {
+                // SAFETY: see above; `val` is the core's local.
+                unsafe { *val = T::notify_buffer_size(VsockSock::from_raw(vsk), *val) };
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_notify_set_rcvlowat(
+                vsk: *mut b::vsock_sock,
+                val: c_int,
+            ) -> c_int {
+                // SAFETY: see above.
+                ret_int(T::notify_set_rcvlowat(unsafe { VsockSock::from_raw(vsk) }, val).map(|()| 0))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_unsent_bytes(vsk: *mut b::vsock_sock) -> isize {
+                // SAFETY: see above.
+                ret_isize(Ok(T::unsent_bytes(unsafe { VsockSock::from_raw(vsk) })))
+            }
+
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_read_skb(
+                vsk: *mut b::vsock_sock,
+                actor: b::skb_read_actor_t,
+            ) -> c_int {
+                // SAFETY: see above.
+                let vsk = unsafe { VsockSock::from_raw(vsk) };
+                // SAFETY: the core passes a valid actor (or NULL).
+                let actor = unsafe { ReadActor::from_raw(actor) };
+                match T::read_skb(vsk, actor) {
+                    Ok(n) => n,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            // SAFETY: transports call this with their registered descriptor,
+            // an skb they own (ownership passes) and the namespace.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_recv_pkt(
+                t: *mut b::virtio_transport,
+                skb: *mut b::sk_buff,
+                net: *mut b::net,
+            ) {
+                // SAFETY: see above.
+                let t = unsafe { VirtioTransport::from_raw(t) };
+                // SAFETY: see above.
+                if let Some(skb) = unsafe { SkbBox::from_raw(skb) } {
+                    T::recv_pkt(t, skb, net);
+                }
+            }
+
+            // SAFETY: `queue` is a live queue whose lock protects it; `vsk`
+            // is only compared.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_purge_skbs(
+                vsk: *mut c_void,
+                queue: *mut b::sk_buff_head,
+            ) -> c_int {
+                // SAFETY: see above.
+                let q = unsafe { SkbQueue::from_raw(queue) };
+                T::purge_skbs(vsk.cast_const(), q) as c_int
+            }
+
+            // SAFETY: the transport owns `skb`; it frees it here if `consume`.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_consume_skb_sent(skb: *mut b::sk_buff, consume: bool) {
+                // SAFETY: see above.
+                T::consume_skb_sent(unsafe { Skb::from_raw(skb) });
+                if consume {
+                    // SAFETY: see above.
+                    if let Some(skb) = unsafe { SkbBox::from_raw(skb) } {
+                        skb.consume();
+                    }
+                }
+            }
+
+            // SAFETY: the caller owns `skb`.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_deliver_tap_pkt(skb: *mut b::sk_buff) {
+                // SAFETY: see above.
+                T::deliver_tap_pkt(unsafe { Skb::from_raw(skb) })
+            }
+
+            // SAFETY: live socket; the caller owns `skb`.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_inc_tx_pkt(vsk: *mut b::vsock_sock, skb: *mut b::sk_buff) {
+                // SAFETY: see above.
+                unsafe { T::inc_tx_pkt(VsockSock::from_raw(vsk), Skb::from_raw(skb)) }
+            }
+        }
+    };
+}
+
+/// A transport built on the common module.
+pub trait TransportOps: Sized + 'static {
+    /// The device state (`send_pkt` queue, worker, ...).
+    type Dev: Send + Sync;
+    /// `VSOCK_TRANSPORT_F_*` flags for `vsock_core_register`.
+    const FEATURES: u32;
+    /// The transport's descriptor (declared by [`vsock_rs_transport!`]).
+    fn desc() -> &'static TransportDesc<Self>;
+    /// `get_local_cid()`.
+    fn local_cid() -> u32;
+    /// `send_pkt()`: queue the packet; returns its payload length.
+    fn send_pkt(dev: &Self::Dev, skb: SkbBox, net: *mut b::net) -> Result<u32>;
+    /// `cancel_pkt()`: drop the packets still queued for `vsk`.
+    fn cancel_pkt(dev: &Self::Dev, vsk: &VsockSock) -> Result;
+    /// `stream_allow()`.
+    fn stream_allow(vsk: &VsockSock, cid: u32, port: u32) -> bool;
+    /// `seqpacket_allow()`.
+    fn seqpacket_allow(vsk: &VsockSock, remote_cid: u32) -> bool;
+    /// `msgzerocopy_allow()`.
+    fn msgzerocopy_allow() -> bool;
+}
+
+/// A transport's `struct virtio_transport`, plus its device state.
+///
+/// # Invariants
+///
+/// `dev` is NULL or points to the `T::Dev` of the live [`Registration`].
+#[repr(C)]
+pub struct TransportDesc<T: TransportOps> {
+    vt: b::virtio_transport,
+    dev: AtomicPtr<T::Dev>,
+}
+
+// SAFETY: the descriptor is immutable apart from the atomic `dev`.
+unsafe impl<T: TransportOps> Sync for TransportDesc<T> {}
+
+unsafe extern "C" fn tr_local_cid<T: TransportOps>() -> u32 {
+    T::local_cid()
+}
+
+unsafe extern "C" fn tr_send_pkt<T: TransportOps>(skb: *mut b::sk_buff, net: *mut b::net) -> i32 {
+    // SAFETY: the common module passes ownership of a virtio-vsock skb.
+    let Some(skb) = (unsafe { SkbBox::from_raw(skb) }) else {
+        return EINVAL.to_errno();
+    };
+    match T::desc().dev() {
+        Some(dev) => ret_int(T::send_pkt(dev, skb, net)),
+        None => ENODEV.to_errno(),
+    }
+}
+
+unsafe extern "C" fn tr_cancel_pkt<T: TransportOps>(vsk: *mut b::vsock_sock) -> i32 {
+    // SAFETY: the core calls this with a live socket.
+    let vsk = unsafe { VsockSock::from_raw(vsk) };
+    match T::desc().dev() {
+        Some(dev) => ret_int(T::cancel_pkt(dev, vsk).map(|()| 0)),
+        None => 0,
+    }
+}
+
+unsafe extern "C" fn tr_stream_allow<T: TransportOps>(
+    vsk: *mut b::vsock_sock,
+    cid: u32,
+    port: u32,
+) -> bool {
+    // SAFETY: the core calls this with a live socket.
+    T::stream_allow(unsafe { VsockSock::from_raw(vsk) }, cid, port)
+}
+
+unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(vsk: *mut b::vsock_sock, cid: u32) -> bool {
+    // SAFETY: the core calls this with a live socket.
+    T::seqpacket_allow(unsafe { VsockSock::from_raw(vsk) }, cid)
+}
+
+unsafe extern "C" fn tr_msgzerocopy_allow<T: TransportOps>() -> bool {
+    T::msgzerocopy_allow()
+}
+
+impl<T: TransportOps> TransportDesc<T> {
+    /// The descriptor of transport `T` of module `module`, with the common
+    /// module's callbacks.
+    pub const fn new(module: *mut b::module) -> Self {
+        TransportDesc {
+            vt: b::virtio_transport {
+                transport: b::vsock_transport {
+                    module,
+                    init: Some(b::vsock_rs_do_socket_init),
+                    destruct: Some(b::vsock_rs_destruct),
+                    release: Some(b::vsock_rs_release),
+                    cancel_pkt: Some(tr_cancel_pkt::<T>),
+                    connect: Some(b::vsock_rs_connect),
+                    dgram_bind: Some(b::vsock_rs_dgram_bind),
+                    dgram_dequeue: Some(b::vsock_rs_dgram_dequeue),
+                    dgram_enqueue: Some(b::vsock_rs_dgram_enqueue),
+                    dgram_allow: Some(b::vsock_rs_dgram_allow),
+                    stream_dequeue: Some(b::vsock_rs_stream_dequeue),
+                    stream_enqueue: Some(b::vsock_rs_stream_enqueue),
+                    stream_has_data: Some(b::vsock_rs_stream_has_data),
+                    stream_has_space: Some(b::vsock_rs_stream_has_space),
+                    stream_rcvhiwat: Some(b::vsock_rs_stream_rcvhiwat),
+                    stream_is_active: Some(b::vsock_rs_stream_is_active),
+                    stream_allow: Some(tr_stream_allow::<T>),
+                    seqpacket_dequeue: Some(b::vsock_rs_seqpacket_dequeue),
+                    seqpacket_enqueue: Some(b::vsock_rs_seqpacket_enqueue),
+                    seqpacket_allow: Some(tr_seqpacket_allow::<T>),
+                    seqpacket_has_data: Some(b::vsock_rs_seqpacket_has_data),
+                    notify_poll_in: Some(b::vsock_rs_notify_poll_in),
+                    notify_poll_out: Some(b::vsock_rs_notify_poll_out),
+                    notify_recv_init: Some(b::vsock_rs_notify_recv_init),
+                    notify_recv_pre_block: Some(b::vsock_rs_notify_recv_pre_block),
+                    notify_recv_pre_dequeue: Some(b::vsock_rs_notify_recv_pre_dequeue),
+                    notify_recv_post_dequeue: Some(b::vsock_rs_notify_recv_post_dequeue),
+                    notify_send_init: Some(b::vsock_rs_notify_send_init),
+                    notify_send_pre_block: Some(b::vsock_rs_notify_send_pre_block),
+                    notify_send_pre_enqueue: Some(b::vsock_rs_notify_send_pre_enqueue),
+                    notify_send_post_enqueue: Some(b::vsock_rs_notify_send_post_enqueue),
+                    notify_buffer_size: Some(b::vsock_rs_notify_buffer_size),
+                    notify_set_rcvlowat: Some(b::vsock_rs_notify_set_rcvlowat),
+                    unsent_bytes: Some(b::vsock_rs_unsent_bytes),
+                    shutdown: Some(b::vsock_rs_shutdown),
+                    get_local_cid: Some(tr_local_cid::<T>),
+                    has_remote_cid: None,
+                    read_skb: Some(b::vsock_rs_read_skb),
+                    msgzerocopy_allow: Some(tr_msgzerocopy_allow::<T>),
+                },
+                send_pkt: Some(tr_send_pkt::<T>),
+                can_msgzerocopy: None,
+            },
+            dev: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    fn dev(&self) -> Option<&T::Dev> {
+        let p = self.dev.load(Ordering::Acquire);
+        // SAFETY: non-NULL `dev` points to the registration's device state
+        // (invariant), which outlives every socket of the transport (they
+        // pin the module, and the registration lives as long as it).
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    fn vt_ptr(&self) -> *mut b::virtio_transport {
+        (&raw const self.vt).cast_mut()
+    }
+
+    /// Hands a received packet to the common module.
+    pub fn recv_pkt(&self, skb: SkbBox, net: *mut b::net) {
+        // SAFETY: our descriptor is registered; the skb's ownership passes.
+        unsafe { b::vsock_rs_recv_pkt(self.vt_ptr(), skb.into_raw(), net) };
+    }
+}
+
+/// Helpers of the common module that transports call.
+pub mod common {
+    use super::*;
+
+    /// The device took `skb`: its payload is no longer unsent.
+    pub fn consume_skb_sent(skb: &mut Skb) {
+        // SAFETY: live skb, not freed (`consume == false`).
+        unsafe { b::vsock_rs_consume_skb_sent(skb.as_ptr(), false) };
+    }
+
+    /// Delivers `skb` to vsockmon taps (once).
+    pub fn deliver_tap_pkt(skb: &mut Skb) {
+        // SAFETY: live skb owned by the caller.
+        unsafe { b::vsock_rs_deliver_tap_pkt(skb.as_ptr()) };
+    }
+
+    /// Frees the packets of `queue` sent by `vsk`; returns the replies.
+    pub fn purge_skbs(vsk: &VsockSock, queue: &SkbQueue) -> u32 {
+        // SAFETY: live socket and queue.
+        let n = unsafe { b::vsock_rs_purge_skbs(vsk.as_ptr().cast(), queue.as_ptr()) };
+        u32::try_from(n).unwrap_or(0)
+    }
+}
+
+/// A registered transport (`vsock_core_register` ... `vsock_core_unregister`).
+pub struct Registration<T: TransportOps> {
+    dev: Pin<KBox<T::Dev>>,
+}
+
+impl<T: TransportOps> Registration<T> {
+    /// Allocates the device state and registers the transport.
+    pub fn new(dev: impl PinInit<T::Dev, Error>) -> Result<Self> {
+        let dev = KBox::pin_init(dev, GFP_KERNEL)?;
+        let desc = T::desc();
+        desc.dev.store((&raw const *dev).cast_mut(), Ordering::Release);
+        // SAFETY: the descriptor is a static that outlives the registration.
+        let r = unsafe { b::vsock_core_register(&raw const desc.vt.transport, T::FEATURES as i32) };
+        if r < 0 {
+            desc.dev.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(Error::from_errno(r));
+        }
+        Ok(Registration { dev })
+    }
+
+    /// The device state.
+    pub fn dev(&self) -> &T::Dev {
+        &self.dev
+    }
+}
+
+impl<T: TransportOps> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let desc = T::desc();
+        // SAFETY: registered in `new`.
+        unsafe { b::vsock_core_unregister(&raw const desc.vt.transport) };
+        desc.dev.store(core::ptr::null_mut(), Ordering::Release);
+        // `self.dev` is dropped after this: no socket uses the transport any
+        // more (each would hold a module reference).
+    }
+}
+
+/// Declares the `struct virtio_transport` of transport `$ops` as the
+/// exported-to-kallsyms static `$name` (vsock_test looks transports up by
+/// these names: `loopback_transport`, `virtio_transport`, ...).
+#[macro_export]
+macro_rules! vsock_rs_transport {
+    ($name:ident, $ops:ty) => {
+        #[no_mangle]
+        #[allow(non_upper_case_globals)]
+        static $name: $crate::vsock::transport::TransportDesc<$ops> = {
+            #[allow(improper_ctypes)]
+            extern "C" {
+                static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+            }
+            // SAFETY: `__this_module` is this module's `struct module`,
+            // defined by modpost; only its address is taken.
+            $crate::vsock::transport::TransportDesc::new(unsafe { __this_module.get() }.cast())
+        };
+    };
+}
