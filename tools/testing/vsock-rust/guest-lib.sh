@@ -91,3 +91,82 @@ transports() {
 record() {
 	echo "$1: $2 passed, $3 failed" | tee -a "$OUT/summary"
 }
+
+# run_upstream TOOL LABEL SERVER_NS CLIENT_NS [ARGS...]: run an upstream
+# vsock test tool (vsock_test, vsock_diag_test, vsock_uring_test) as server
+# and client over the loopback transport (peer CID 1), each in the given
+# network namespace ("" for this one), and record "LABEL: N passed, M
+# failed".  Across namespaces the TCP control connection is bridged through
+# a Unix socket (filesystem sockets ignore network namespaces).
+run_upstream() {
+	local tool=$1 label=$2 sns=$3 cns=$4
+	shift 4
+	local sx=() cx=() port=15000 bridge=() name
+	name=$(basename "$tool")
+	[ -z "$sns" ] || sx=(ip netns exec "$sns")
+	[ -z "$cns" ] || cx=(ip netns exec "$cns")
+	"${sx[@]}" "$tool" --mode=server --control-port=$port --peer-cid=1 "$@" \
+		>"$OUT/$name-server.log" 2>&1 &
+	local server=$!
+	# The client does not retry its control connection: wait for the listener.
+	local i
+	for i in $(seq 100); do
+		grep -q "Control socket listening" "$OUT/$name-server.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	if [ "$sns" != "$cns" ]; then
+		local sock=$OUT/$name-control.sock
+		rm -f "$sock"
+		"${sx[@]}" socat UNIX-LISTEN:"$sock",fork TCP:127.0.0.1:$port &
+		bridge+=($!)
+		"${cx[@]}" socat TCP-LISTEN:$((port + 1)),reuseaddr,fork UNIX-CONNECT:"$sock" &
+		bridge+=($!)
+		port=$((port + 1))
+		sleep 0.5
+	fi
+	local rc=0
+	"${cx[@]}" "$tool" --mode=client --control-host=127.0.0.1 --control-port=$port \
+		--peer-cid=1 "$@" >"$OUT/$name-client.log" 2>&1 || rc=$?
+	wait $server || rc=$?
+	[ ${#bridge[@]} = 0 ] || { kill "${bridge[@]}" 2>/dev/null; wait "${bridge[@]}" 2>/dev/null; }
+
+	# The tools stop at the first failing test: every started test passed
+	# except a failing last one; tests never started count as failed.
+	local total started skipped passed
+	started=$(grep -cE '^[0-9]+ - ' "$OUT/$name-client.log" || true)
+	# vsock_uring_test has no --list: its total is what it started.
+	total=$("$tool" --list 2>/dev/null | grep -cE '^[0-9]+\s' || true)
+	[ "$total" -gt 0 ] || total=$started
+	skipped=$(grep -cE '^[0-9]+ - .*\.\.\.skipped$' "$OUT/$name-client.log" || true)
+	passed=$((started - skipped))
+	[ $rc = 0 ] || passed=$((passed > 0 ? passed - 1 : 0))
+	cat "$OUT/$name-client.log"
+	[ $rc = 0 ] || { echo "$name exited with $rc; server log:" >&2; cat "$OUT/$name-server.log" >&2; }
+	[ "$skipped" = 0 ] || echo "($skipped skipped)"
+	record "$label" "$passed" $((total - passed - skipped))
+	[ $rc = 0 ] && [ "$passed" -gt 0 ]
+}
+
+# Network namespaces as upstream's vmtest.sh makes them: global0/global1
+# children of a global-mode parent, local0/local1 of a local-mode one.
+add_namespaces() {
+	ip netns add global-parent
+	echo global | ip netns exec global-parent tee /proc/sys/net/vsock/child_ns_mode >/dev/null
+	ip netns add local-parent
+	echo local | ip netns exec local-parent tee /proc/sys/net/vsock/child_ns_mode >/dev/null
+	nsenter --net=/var/run/netns/global-parent ip netns add global0
+	nsenter --net=/var/run/netns/global-parent ip netns add global1
+	nsenter --net=/var/run/netns/local-parent ip netns add local0
+	nsenter --net=/var/run/netns/local-parent ip netns add local1
+	local ns
+	for ns in global0 global1 local0 local1; do
+		ip netns exec $ns ip link set dev lo up
+	done
+}
+
+del_namespaces() {
+	local ns
+	for ns in global0 global1 local0 local1 global-parent local-parent; do
+		ip netns del $ns 2>/dev/null || true
+	done
+}
