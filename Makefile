@@ -46,7 +46,7 @@ clippy:
 	$(MAKE) modules CLIPPY=1
 
 demo: deps modules
-	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" demo
+	@VM_SHOW=1 tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" demo
 
 SUITE ?= loopback
 IMPL ?= c

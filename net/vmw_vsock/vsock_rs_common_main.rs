@@ -80,6 +80,54 @@ mod tests {
     }
 
     #[test]
+    fn state_transitions() {
+        use super::proto::rules::{ConnectedAction, ConnectingAction, ListenAction};
+        let mk = |op: Op, flags: u32| Hdr {
+            op: op as u16,
+            ty: SockType::Stream as u16,
+            flags,
+            ..Hdr::default()
+        };
+        // LISTEN: only requests, only with room, only while not shut down.
+        assert_eq!(
+            rules::on_listen(&mk(Op::Request, 0), false, false),
+            ListenAction::Accept
+        );
+        assert_eq!(
+            rules::on_listen(&mk(Op::Rw, 0), false, false),
+            ListenAction::Reset(rules::EINVAL)
+        );
+        assert_eq!(
+            rules::on_listen(&mk(Op::Request, 0), true, false),
+            ListenAction::Reset(rules::ENOMEM)
+        );
+        // SYN_SENT: response connects, reset fails with ECONNRESET.
+        assert_eq!(
+            rules::on_connecting(&mk(Op::Response, 0)),
+            ConnectingAction::Established
+        );
+        assert!(matches!(
+            rules::on_connecting(&mk(Op::Rst, 0)),
+            ConnectingAction::Fail {
+                sk_err: rules::ECONNRESET,
+                ..
+            }
+        ));
+        // ESTABLISHED: shutdown flags accumulate into peer_shutdown.
+        assert_eq!(
+            rules::on_connected(&mk(Op::Shutdown, 1), 2),
+            ConnectedAction::Shutdown {
+                peer_shutdown: 3,
+                notify: true
+            }
+        );
+        assert_eq!(
+            rules::on_connected(&mk(Op::Invalid, 0), 0),
+            ConnectedAction::Drop
+        );
+    }
+
+    #[test]
     fn rst_rules() {
         let rst = Hdr {
             op: Op::Rst as u16,

@@ -235,6 +235,19 @@ impl Skb {
         to_result(unsafe { b::skb_copy_bits(src.as_ptr(), ioff, dst, ilen) })
     }
 
+    /// Appends `data` to the payload of a linear skb (`skb_put_data`).
+    pub fn put_slice(&mut self, data: &[u8]) -> Result {
+        let len = u32::try_from(data.len()).map_err(|_| EINVAL)?;
+        if len > self.tailroom() || self.is_nonlinear() {
+            return Err(ENOSPC);
+        }
+        // SAFETY: linear skb with at least `len` bytes of tailroom.
+        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        // SAFETY: `dst` holds `len` fresh bytes, distinct from `data`.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len()) };
+        Ok(())
+    }
+
     /// Copies `dst.len()` payload bytes starting at `off` into `dst`.
     pub fn copy_bits(&self, off: u32, dst: &mut [u8]) -> Result {
         let len = i32::try_from(dst.len()).map_err(|_| EINVAL)?;

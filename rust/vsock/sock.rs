@@ -121,7 +121,9 @@ impl VsockSock {
     /// The connection state.
     pub fn state(&self) -> State {
         // SAFETY: live socket; a byte read (READ_ONCE semantics suffice).
-        State::from_raw(unsafe { core::ptr::read_volatile(&raw const (*self.sk()).__sk_common.skc_state) })
+        State::from_raw(unsafe {
+            core::ptr::read_volatile(&raw const (*self.sk()).__sk_common.skc_state)
+        })
     }
 
     /// Sets the connection state (socket lock held by the caller).
@@ -364,7 +366,8 @@ impl VsockSock {
     /// Removes and returns the transport's private state.
     pub fn take_trans<T: TransState>(&self) -> Option<Pin<KBox<T>>> {
         // SAFETY: live socket; destruct runs after every other callback.
-        let p = unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
+        let p =
+            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
         if p.is_null() {
             return None;
         }
@@ -549,4 +552,3 @@ pub fn current_exiting() -> bool {
     // SAFETY: reads `current->flags`.
     unsafe { b::vsock_rs_h_current_exiting() }
 }
-

@@ -147,11 +147,17 @@ pub trait CommonOps {
     /// `stream_has_space`.
     fn stream_has_space(vsk: &VsockSock) -> i64;
     /// `seqpacket_dequeue`.
-    fn seqpacket_dequeue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, flags: i32)
-        -> Result<usize>;
+    fn seqpacket_dequeue(
+        vsk: &VsockSock,
+        msg: &mut super::msg::MsgHdr,
+        flags: i32,
+    ) -> Result<usize>;
     /// `seqpacket_enqueue`.
-    fn seqpacket_enqueue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, len: usize)
-        -> Result<usize>;
+    fn seqpacket_enqueue(
+        vsk: &VsockSock,
+        msg: &mut super::msg::MsgHdr,
+        len: usize,
+    ) -> Result<usize>;
     /// `seqpacket_has_data`.
     fn seqpacket_has_data(vsk: &VsockSock) -> u32;
     /// `notify_buffer_size`: returns the size the socket keeps.
@@ -198,6 +204,7 @@ macro_rules! vsock_rs_common_exports {
     ($t:ty) => {
         #[allow(missing_docs)]
         mod vsock_rs_exports {
+            use kernel::ffi::{c_int, c_void};
             use $crate::vsock::bindings as b;
             use $crate::vsock::msg::MsgHdr;
             use $crate::vsock::skb::{Skb, SkbBox, SkbQueue};
@@ -205,7 +212,6 @@ macro_rules! vsock_rs_common_exports {
             use $crate::vsock::transport::{
                 ret_int, ret_isize, CommonOps, ReadActor, VirtioTransport,
             };
-            use kernel::ffi::{c_int, c_void};
 
             type T = $t;
 
@@ -219,7 +225,10 @@ macro_rules! vsock_rs_common_exports {
             ) -> c_int {
                 // SAFETY: see above; `psk` is NULL or the live listener.
                 let (vsk, psk) = unsafe {
-                    (VsockSock::from_raw(vsk), (!psk.is_null()).then(|| VsockSock::from_raw(psk)))
+                    (
+                        VsockSock::from_raw(vsk),
+                        (!psk.is_null()).then(|| VsockSock::from_raw(psk)),
+                    )
                 };
                 ret_int(T::socket_init(vsk, psk).map(|()| 0))
             }
@@ -463,7 +472,10 @@ macro_rules! vsock_rs_common_exports {
             }
 
             #[no_mangle]
-            unsafe extern "C" fn vsock_rs_notify_buffer_size(vsk: *mut b::vsock_sock, val: *mut u64) {
+            unsafe extern "C" fn vsock_rs_notify_buffer_size(
+                vsk: *mut b::vsock_sock,
+                val: *mut u64,
+            ) {
                 // SAFETY: see above; `val` is the core's local.
                 unsafe { *val = T::notify_buffer_size(VsockSock::from_raw(vsk), *val) };
             }
@@ -474,7 +486,9 @@ macro_rules! vsock_rs_common_exports {
                 val: c_int,
             ) -> c_int {
                 // SAFETY: see above.
-                ret_int(T::notify_set_rcvlowat(unsafe { VsockSock::from_raw(vsk) }, val).map(|()| 0))
+                ret_int(
+                    T::notify_set_rcvlowat(unsafe { VsockSock::from_raw(vsk) }, val).map(|()| 0),
+                )
             }
 
             #[no_mangle]
@@ -548,7 +562,10 @@ macro_rules! vsock_rs_common_exports {
 
             // SAFETY: live socket; the caller owns `skb`.
             #[no_mangle]
-            unsafe extern "C" fn vsock_rs_inc_tx_pkt(vsk: *mut b::vsock_sock, skb: *mut b::sk_buff) {
+            unsafe extern "C" fn vsock_rs_inc_tx_pkt(
+                vsk: *mut b::vsock_sock,
+                skb: *mut b::sk_buff,
+            ) {
                 // SAFETY: see above.
                 unsafe { T::inc_tx_pkt(VsockSock::from_raw(vsk), Skb::from_raw(skb)) }
             }
@@ -625,7 +642,10 @@ unsafe extern "C" fn tr_stream_allow<T: TransportOps>(
     T::stream_allow(unsafe { VsockSock::from_raw(vsk) }, cid, port)
 }
 
-unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(vsk: *mut b::vsock_sock, cid: u32) -> bool {
+unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(
+    vsk: *mut b::vsock_sock,
+    cid: u32,
+) -> bool {
     // SAFETY: the core calls this with a live socket.
     T::seqpacket_allow(unsafe { VsockSock::from_raw(vsk) }, cid)
 }
@@ -741,7 +761,8 @@ impl<T: TransportOps> Registration<T> {
     pub fn new(dev: impl PinInit<T::Dev, Error>) -> Result<Self> {
         let dev = KBox::pin_init(dev, GFP_KERNEL)?;
         let desc = T::desc();
-        desc.dev.store((&raw const *dev).cast_mut(), Ordering::Release);
+        desc.dev
+            .store((&raw const *dev).cast_mut(), Ordering::Release);
         // SAFETY: the descriptor is a static that outlives the registration.
         let r = unsafe { b::vsock_core_register(&raw const desc.vt.transport, T::FEATURES as i32) };
         if r < 0 {

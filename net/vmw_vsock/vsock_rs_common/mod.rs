@@ -16,6 +16,8 @@
 
 mod recv;
 mod rx;
+#[cfg(CONFIG_KUNIT)]
+mod tests;
 mod tx;
 
 use crate::vsock::bindings as b;
@@ -52,6 +54,20 @@ pub(crate) struct VvSock {
     /// Receive queue.
     #[pin]
     pub(crate) rx: Mutex<Rx>,
+}
+
+impl VvSock {
+    /// Fresh state with our receive buffer `buf_alloc` and the peer's
+    /// (inherited from the listener) `peer_buf_alloc`.
+    pub(crate) fn new(buf_alloc: u32, peer_buf_alloc: u32) -> Result<impl PinInit<Self>> {
+        let mut credit = Credit::new(buf_alloc);
+        credit.peer_buf_alloc = peer_buf_alloc;
+        let queue = SkbList::new()?;
+        Ok(pin_init!(VvSock {
+            credit <- new_spinlock!(credit, "vsock_rs_credit"),
+            rx <- new_mutex!(Rx { queue, msg_count: 0 }, "vsock_rs_rx"),
+        }))
+    }
 }
 
 // SAFETY: `VvSock` is the only type this module installs in
@@ -169,16 +185,8 @@ impl CommonOps for Common {
             vsk.set_buffer_size(MAX_BUF_SIZE);
         }
         // Clamped to MAX_BUF_SIZE (u32::MAX) just above.
-        let mut credit = Credit::new(u32::try_from(vsk.buffer_size()).unwrap_or(u32::MAX));
-        credit.peer_buf_alloc = peer_buf_alloc;
-        let queue = SkbList::new()?;
-        let vvs = KBox::pin_init(
-            pin_init!(VvSock {
-                credit <- new_spinlock!(credit, "vsock_rs_credit"),
-                rx <- new_mutex!(Rx { queue, msg_count: 0 }, "vsock_rs_rx"),
-            }),
-            GFP_KERNEL,
-        )?;
+        let buf_alloc = u32::try_from(vsk.buffer_size()).unwrap_or(u32::MAX);
+        let vvs = KBox::pin_init(VvSock::new(buf_alloc, peer_buf_alloc)?, GFP_KERNEL)?;
         vsk.set_trans(vvs);
         Ok(())
     }
@@ -316,7 +324,10 @@ impl CommonOps for Common {
 
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32 {
         queue
-            .purge_if(|skb| skb.sk().is_some_and(|s| s.as_ptr().cast_const().cast() == vsk))
+            .purge_if(|skb| {
+                skb.sk()
+                    .is_some_and(|s| s.as_ptr().cast_const().cast() == vsk)
+            })
             .unwrap_or(0)
     }
 

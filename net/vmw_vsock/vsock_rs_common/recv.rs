@@ -8,9 +8,7 @@ use super::tx::{reset_no_sock, send_pkt_info, PktInfo};
 use super::{rx, sock_type, Common, VvSock};
 use crate::vsock::bindings as b;
 use crate::vsock::proto::hdr::{Hdr, Op};
-use crate::vsock::proto::rules::{
-    self, ConnectedAction, ConnectingAction, ListenAction, ENOBUFS,
-};
+use crate::vsock::proto::rules::{self, ConnectedAction, ConnectingAction, ListenAction, ENOBUFS};
 use crate::vsock::skb::SkbBox;
 use crate::vsock::sock::{find_socket, State, VsockSock};
 use crate::vsock::transport::VirtioTransport;
@@ -93,8 +91,7 @@ fn recv_connected(vsk: &VsockSock, skb: SkbBox) {
 fn recv_listen(sk: &VsockSock, skb: &SkbBox, t: &VirtioTransport) {
     let hdr = skb.hdr();
     let fully_shut_down = sk.shutdown_flags() == b::VRS_SHUTDOWN_MASK;
-    if let ListenAction::Reset(_) = rules::on_listen(&hdr, sk.acceptq_is_full(), fully_shut_down)
-    {
+    if let ListenAction::Reset(_) = rules::on_listen(&hdr, sk.acceptq_is_full(), fully_shut_down) {
         let _ = reset_no_sock(t, skb, sk.net());
         return;
     }

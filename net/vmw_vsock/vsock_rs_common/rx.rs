@@ -15,7 +15,12 @@ use kernel::prelude::*;
 /// Whether a queued skb may be merged with others under queue pressure
 /// (`virtio_transport_can_collapse`).
 fn can_collapse(skb: &Skb) -> bool {
-    rules::can_collapse(skb.offset(), skb.hdr().flags, skb.len(), b::VRS_MAX_COLLAPSE_LEN)
+    rules::can_collapse(
+        skb.offset(),
+        skb.hdr().flags,
+        skb.len(),
+        b::VRS_MAX_COLLAPSE_LEN,
+    )
 }
 
 /// Bytes that one collapsed skb starting with `first` (the queue's front)

@@ -65,7 +65,7 @@ else
 		add "rustfmt" 0 1
 	fi
 	# 3. VM suites
-	for s in "kunit" "upstream c" "upstream rust" "demo" "nested c c"; do
+	for s in "kunit" "upstream c" "upstream rust" "cycle rust" "demo" "nested c c"; do
 		name=${s// /-}
 		if "$here/vm.sh" "$kdir" $s >"$logs/vm-$name.log" 2>&1; then
 			count_vm "$logs/vm-$name.log" || add "vm $name" 1 0

@@ -12,7 +12,8 @@
 # report.  The console log is kept in $VSOCK_RUST_CACHE/runs/.
 #
 # Environment: VM_TIMEOUT (default 900), VM_MEMORY (2G), VM_CPUS (2),
-# VM_KVM=1 to use /dev/kvm (off by default: it is much slower here than TCG).
+# VM_KVM=1 to use /dev/kvm (off by default: it is much slower here than TCG),
+# VM_SHOW=1 to print the suite's output.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../scripts/lib.sh"
@@ -68,6 +69,11 @@ if [ ! -f "$out/status" ]; then
 elif [ "$(cat "$out/status")" != 0 ]; then
 	log "$suite: guest suite failed (status $(cat "$out/status"))"
 	fail=1
+fi
+# VM_SHOW=1: print what the suite printed (the console without kernel log
+# lines), from its first "===" heading on.
+if [ "${VM_SHOW:-0}" = 1 ]; then
+	grep -av '^\[ *[0-9]' "$console" | sed -n '/^=== /,$p' | grep -av '^\s*$' || true
 fi
 [ -f "$out/summary" ] && cat "$out/summary"
 echo "$suite: vm ${elapsed}s, log $console"
