@@ -11,6 +11,7 @@
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
 #   make CLIPPY=1              build with clippy
+#   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest cargo-test kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -55,6 +56,14 @@ vmtest: modules
 
 cargo-test:
 	cd rust/vsock_proto && cargo test
+
+# Fuzz the protocol core (needs nightly; installs cargo-fuzz when missing).
+FUZZ_SECONDS ?= 600
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	cd rust/vsock_proto && cargo +nightly fuzz run packets -- \
+		-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 check: deps
 	@tools/testing/vsock-rust/check.sh

@@ -54,15 +54,15 @@ impl State {
     }
 }
 
-/// Marker for the one type a module keeps in `vsock_sock.trans`.
-///
-/// # Safety
-///
-/// Implement it for exactly one type per module, the only type that module
-/// ever installs with [`VsockSock::set_trans`], and use it only on sockets
-/// whose transport belongs to that module (their `trans` was installed by
-/// the module's `init` callback, or is NULL).
-pub unsafe trait TransState: Send + Sync + Sized {}
+/// What a vsock-rust module keeps in `vsock_sock.trans`: the data, tagged
+/// with its type so that [`VsockSock::trans`] can check it.
+#[repr(C)]
+#[pin_data]
+struct Tagged<T> {
+    tag: core::any::TypeId,
+    #[pin]
+    data: T,
+}
 
 /// An AF_VSOCK socket.
 ///
@@ -70,7 +70,10 @@ pub unsafe trait TransState: Send + Sync + Sized {}
 ///
 /// Wraps a live `struct vsock_sock`: the caller that produced the reference
 /// holds a reference on the socket (or is one of its callbacks) for the
-/// reference's lifetime.
+/// reference's lifetime.  Its `trans` is NULL or a `Tagged<T>` installed by
+/// [`VsockSock::set_trans`]: the functions of this crate that read `trans`
+/// run only for sockets of vsock-rust transports (whose `init` callback is
+/// the common module's), listeners (NULL) or packets such sockets own.
 #[repr(transparent)]
 pub struct VsockSock(Opaque<b::vsock_sock>);
 
@@ -344,36 +347,53 @@ impl VsockSock {
         SockGuard(self)
     }
 
-    /// The transport's private state (`vsk->trans`), if installed.
-    pub fn trans<T: TransState>(&self) -> Option<&T> {
+    /// The transport's private state (`vsk->trans`), if one of type `T`
+    /// is installed.
+    pub fn trans<T: Send + Sync + 'static>(&self) -> Option<&T> {
         // SAFETY: live socket.
-        let p = unsafe { (*self.as_ptr()).trans };
-        // SAFETY: by the `TransState` contract `trans` is NULL or a `T`
-        // installed by `set_trans`; it lives until `take_trans`, which
-        // only the socket's destructor path calls.
-        (!p.is_null()).then(|| unsafe { &*p.cast::<T>() })
-    }
-
-    /// Installs the transport's private state.
-    pub fn set_trans<T: TransState>(&self, data: Pin<KBox<T>>) {
-        // SAFETY: the data is never moved out of its box again; it is
-        // freed by `take_trans` as a `Pin<KBox<T>>`.
-        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
-        // SAFETY: live socket; init runs before any other callback.
-        unsafe { (*self.as_ptr()).trans = raw.cast() };
-    }
-
-    /// Removes and returns the transport's private state.
-    pub fn take_trans<T: TransState>(&self) -> Option<Pin<KBox<T>>> {
-        // SAFETY: live socket; destruct runs after every other callback.
-        let p =
-            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
+        let p = unsafe { (*self.as_ptr()).trans }.cast::<Tagged<T>>();
         if p.is_null() {
             return None;
         }
-        // SAFETY: `p` came from `set_trans::<T>` (TransState contract) and
-        // was pinned there.
-        Some(unsafe { Pin::new_unchecked(KBox::from_raw(p.cast::<T>())) })
+        // SAFETY: a non-NULL `trans` is a `Tagged<_>` (type invariant),
+        // whose `tag` field comes first at the same offset for every `T`
+        // (`repr(C)`); it lives until `take_trans`, which only the socket's
+        // destructor path calls.
+        let tag = unsafe { (*p).tag };
+        // SAFETY: as above; the tag says the data is a `T`.
+        (tag == core::any::TypeId::of::<T>()).then(|| unsafe { &(*p).data })
+    }
+
+    /// Installs the transport's private state (from the `init` callback).
+    pub fn set_trans<T: Send + Sync + 'static>(&self, data: impl PinInit<T, Error>) -> Result {
+        let tagged = KBox::pin_init(
+            try_pin_init!(Tagged {
+                tag: core::any::TypeId::of::<T>(),
+                data <- data,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: the data is never moved out of its box again; it is
+        // freed by `take_trans` as a `Pin<KBox<Tagged<T>>>`.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(tagged) });
+        // SAFETY: live socket; init runs before any other callback, and
+        // replaces no installed state (the core destructs the old one
+        // before assigning a new transport).
+        unsafe { (*self.as_ptr()).trans = raw.cast() };
+        Ok(())
+    }
+
+    /// Removes and frees the transport's private state of type `T`.
+    pub fn drop_trans<T: Send + Sync + 'static>(&self) {
+        if self.trans::<T>().is_none() {
+            return;
+        }
+        // SAFETY: live socket; destruct runs after every other callback.
+        let p =
+            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
+        // SAFETY: `trans::<T>` just checked that `p` is a `Tagged<T>` from
+        // `set_trans::<T>`, allocated and pinned there.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(p.cast::<Tagged<T>>())) });
     }
 
     /// Schedules `vsk->close_work` to run `W::run` after `delay` jiffies;

@@ -25,7 +25,7 @@ use crate::vsock::msg::MsgHdr;
 use crate::vsock::proto::credit::Credit;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_BUF_SIZE, SHUTDOWN_RCV, SHUTDOWN_SEND};
 use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbQueue};
-use crate::vsock::sock::{current_exiting, CloseWork, State, TransState, VsockSock};
+use crate::vsock::sock::{current_exiting, CloseWork, State, VsockSock};
 use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, ReadActor, VirtioTransport};
 use kernel::prelude::*;
@@ -59,21 +59,16 @@ pub(crate) struct VvSock {
 impl VvSock {
     /// Fresh state with our receive buffer `buf_alloc` and the peer's
     /// (inherited from the listener) `peer_buf_alloc`.
-    pub(crate) fn new(buf_alloc: u32, peer_buf_alloc: u32) -> Result<impl PinInit<Self>> {
+    pub(crate) fn new(buf_alloc: u32, peer_buf_alloc: u32) -> Result<impl PinInit<Self, Error>> {
         let mut credit = Credit::new(buf_alloc);
         credit.peer_buf_alloc = peer_buf_alloc;
         let queue = SkbList::new()?;
-        Ok(pin_init!(VvSock {
+        Ok(try_pin_init!(VvSock {
             credit <- new_spinlock!(credit, "vsock_rs_credit"),
             rx <- new_mutex!(Rx { queue, msg_count: 0 }, "vsock_rs_rx"),
-        }))
+        }? Error))
     }
 }
-
-// SAFETY: `VvSock` is the only type this module installs in
-// `vsock_sock.trans`, and only from `socket_init`, the `init` callback of
-// the module's transports.
-unsafe impl TransState for VvSock {}
 
 /// The virtio socket type of a socket (`virtio_transport_get_type`).
 fn sock_type(vsk: &VsockSock) -> SockType {
@@ -186,14 +181,12 @@ impl CommonOps for Common {
         }
         // Clamped to MAX_BUF_SIZE (u32::MAX) just above.
         let buf_alloc = u32::try_from(vsk.buffer_size()).unwrap_or(u32::MAX);
-        let vvs = KBox::pin_init(VvSock::new(buf_alloc, peer_buf_alloc)?, GFP_KERNEL)?;
-        vsk.set_trans(vvs);
-        Ok(())
+        vsk.set_trans(VvSock::new(buf_alloc, peer_buf_alloc)?)
     }
 
     fn destruct(vsk: &VsockSock) {
         Self::cancel_close_work(vsk, true);
-        drop(vsk.take_trans::<VvSock>());
+        vsk.drop_trans::<VvSock>();
     }
 
     fn release(vsk: &VsockSock) {
