@@ -15,17 +15,59 @@ add() {
 	passed=$((passed + $2)) failed=$((failed + $3))
 	summary+=("$(printf '%-40s %4d passed, %d failed' "$1" "$2" "$3")")
 }
-# count LOG NAME: add every "X: N passed, M failed" line of a VM run.
+# count_vm LOG [PREFIX]: add every "X: N passed, M failed" line of a VM run.
 count_vm() {
-	local log=$1 ok=0 line name p f
+	local log=$1 prefix=${2:-} ok=0 line name p f
 	while IFS= read -r line; do
-		name=${line%%: *}
+		name=$prefix${line%%: *}
 		p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
 		f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
 		add "$name" "$p" "$f"
 		ok=1
 	done < <(grep -E '^[^:]+: [0-9]+ passed, [0-9]+ failed$' "$log")
 	return $((1 - ok))
+}
+
+# step NAME LOG CMD...: one counted step; its output goes to LOG, shown on
+# failure.
+step() {
+	local name=$1 log=$logs/$2
+	shift 2
+	if "$@" >"$log" 2>&1; then
+		add "$name" 1 0
+	else
+		cat "$log"
+		add "$name" 0 1
+		return 1
+	fi
+}
+
+# The module build with clippy; any warning fails it.
+clippy_build() {
+	local out rc=0
+	out=$(make --no-print-directory modules CLIPPY=1 2>&1) || rc=$?
+	echo "$out"
+	[ $rc = 0 ] && ! grep -qE '^(warning|error)' <<<"$out"
+}
+
+# run_vm_suites KDIR PREFIX SUITE...: one VM per suite ("name args").
+run_vm_suites() {
+	local kd=$1 prefix=$2 s name
+	shift 2
+	for s in "$@"; do
+		name=${prefix:+debug-}${s// /-}
+		if "$here/vm.sh" "$kd" $s >"$logs/vm-$name.log" 2>&1; then
+			count_vm "$logs/vm-$name.log" "$prefix" || add "${prefix}vm $name" 1 0
+		else
+			cat "$logs/vm-$name.log"
+			if count_vm "$logs/vm-$name.log" "$prefix"; then
+				add "${prefix}vm $name (run)" 0 1
+			else
+				add "${prefix}vm $name" 0 1
+			fi
+		fi
+		tail -n 1 "$logs/vm-$name.log"
+	done
 }
 
 logs=$VSOCK_RUST_CACHE/check-logs
@@ -51,30 +93,26 @@ else
 	kdir=$(tail -n 1 "$logs/kernel.log")
 	# Always a full rebuild with clippy: its warnings count as failures.
 	make --no-print-directory clean >/dev/null 2>&1
-	if make --no-print-directory modules CLIPPY=1 >"$logs/modules.log" 2>&1 &&
-	   ! grep -qE '^(warning|error)' "$logs/modules.log"; then
-		add "module build (clippy clean)" 1 0
-	else
-		cat "$logs/modules.log"
-		add "module build (clippy clean)" 0 1
-	fi
-	if make --no-print-directory fmtcheck >"$logs/fmt.log" 2>&1; then
-		add "rustfmt" 1 0
-	else
-		cat "$logs/fmt.log"
-		add "rustfmt" 0 1
-	fi
+	step "module build (clippy clean)" modules.log clippy_build
+	step "rustfmt" fmt.log make --no-print-directory fmtcheck
 	# 3. VM suites
-	for s in "kunit" "upstream c" "upstream rust" "cycle rust" "demo" "nested c c"; do
-		name=${s// /-}
-		if "$here/vm.sh" "$kdir" $s >"$logs/vm-$name.log" 2>&1; then
-			count_vm "$logs/vm-$name.log" || add "vm $name" 1 0
-		else
-			cat "$logs/vm-$name.log"
-			count_vm "$logs/vm-$name.log" && add "vm $name (run)" 0 1 || add "vm $name" 0 1
-		fi
-		tail -n 1 "$logs/vm-$name.log"
-	done
+	run_vm_suites "$kdir" "" "kunit" "upstream c" "upstream rust" "cycle rust" "demo" "nested c c"
+fi
+
+# 4. The Rust suites again on the debug kernel (KASAN, lockdep, kmemleak).
+if ! scripts/build-kernel.sh debug >"$logs/kernel-debug.log" 2>&1; then
+	cat "$logs/kernel-debug.log"
+	add "kernel build (debug)" 0 1
+else
+	kdir=$(tail -n 1 "$logs/kernel-debug.log")
+	make --no-print-directory clean >/dev/null 2>&1
+	if step "module build (debug kernel)" modules-debug.log \
+		make --no-print-directory modules VARIANT=debug; then
+		VM_TIMEOUT=2400 run_vm_suites "$kdir" "[debug] " "kunit" "upstream rust" "cycle rust"
+	fi
+	# Leave the modules built for the default kernel again.
+	make --no-print-directory clean >/dev/null 2>&1
+	make --no-print-directory modules >/dev/null 2>&1
 fi
 
 echo
