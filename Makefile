@@ -11,6 +11,7 @@
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
 #   make CLIPPY=1              build with clippy
+#   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
 #   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
 
@@ -28,7 +29,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest bench cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -42,6 +43,7 @@ modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
 	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
 	@$(MAKE) --no-print-directory -C samples/vsock
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -53,6 +55,19 @@ SUITE ?= loopback
 IMPL ?= c
 vmtest: modules
 	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(SUITE) $(IMPL)
+
+# Benchmark C against Rust over loopback (not part of check, which runs a
+# smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
+ROUNDS ?= 5
+BENCH_BYTES ?= 1G
+BENCH_PINGS ?= 2000
+bench: deps modules
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
+	@set -e; log=$$(VM_TIMEOUT=7200 tools/testing/vsock-rust/vm.sh \
+		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
+		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) | tee /dev/stderr | \
+		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
+	/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log"
 
 cargo-test:
 	cd rust/vsock_proto && cargo test
@@ -79,3 +94,4 @@ clean:
 	if [ -n "$$k" ]; then $(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) clean; fi
 	rm -f rust/bindings/bindings_generated.rs
 	$(MAKE) -C samples/vsock clean
+	$(MAKE) -C tools/testing/vsock-rust/bench clean

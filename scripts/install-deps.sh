@@ -13,7 +13,7 @@ set -euo pipefail
 
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
           libssl-dev cpio busybox-static socat liburing-dev xz-utils
-          python3-pip rsync kmod file udev iproute2)
+          python3-pip rsync kmod file udev iproute2 python3-matplotlib)
 # Packages taken from backports suites (named explicitly, nothing else moves).
 BPO12_PKGS=(qemu-system-x86)
 TRIXIE_BPO_PKGS=(linux-source-7.2)

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+# Benchmark C against Rust over loopback in one VM, in alternating rounds
+# (load one implementation, run every case, unload, load the other).
+# Arguments: ROUNDS (5), BYTES per throughput run (1G), PINGS per latency
+# run (2000).  Every measurement goes to $OUT/bench.csv as
+# "round,impl,case,metric,value"; tools/testing/vsock-rust/bench/report.py
+# turns it into the table, JSON and plot.
+rounds=${1:-5}
+bytes=${2:-1G}
+pings=${3:-2000}
+perf=$TOOLS/vsock_perf
+pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
+csv=$OUT/bench.csv
+echo "round,impl,case,metric,value" >"$csv"
+
+to_bytes() {
+	local v=$1
+	case "$v" in
+	*G) echo $(( ${v%G} << 30 )) ;;
+	*M) echo $(( ${v%M} << 20 )) ;;
+	*K) echo $(( ${v%K} << 10 )) ;;
+	*) echo "$v" ;;
+	esac
+}
+total=$(to_bytes "$bytes")
+
+wait_listen() { # PORT: wait until a vsock listener is on PORT
+	for _ in $(seq 100); do
+		grep -q ":$1 " /proc/net/vsock 2>/dev/null && return 0
+		ss -H --vsock -l 2>/dev/null | grep -q ":$1\b" && return 0
+		sleep 0.05
+	done
+	sleep 0.5
+}
+
+now() { date +%s.%N; }
+
+# throughput IMPL ROUND BUF: one vsock_perf run, receiver's rate.
+throughput() {
+	local impl=$1 r=$2 buf=$3 port=20000 rate
+	"$perf" --port $port --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
+	local rx=$!
+	sleep 0.3
+	"$perf" --sender 1 --port $port --bytes "$total" --buf-size "$buf" >"$OUT/perf-tx.log" 2>&1
+	wait $rx
+	rate=$(sed -nE 's/^rx performance: ([0-9.]+) Gbits\/s/\1/p' "$OUT/perf-rx.log")
+	echo "$r,$impl,tput-$buf,gbps,${rate:?no rate in $(cat "$OUT/perf-rx.log")}" >>"$csv"
+}
+
+# latency IMPL ROUND SIZE: median and p99 round trip.
+latency() {
+	local impl=$1 r=$2 size=$3 port=20100 line
+	"$pingpong" server $port &
+	local srv=$!
+	line=$("$pingpong" client 1 $port "$size" "$pings")
+	kill $srv; wait $srv 2>/dev/null || true
+	echo "$r,$impl,lat-$size,median_us,$(sed -E 's/.*median_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
+	echo "$r,$impl,lat-$size,p99_us,$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
+}
+
+# streams IMPL ROUND N: N parallel vsock_perf streams sharing the bytes;
+# aggregate rate over the wall time of all senders.
+streams() {
+	local impl=$1 r=$2 n=$3 i t0 t1 rxs=() txs=()
+	for i in $(seq 0 $((n - 1))); do
+		"$perf" --port $((20200 + i)) --buf-size 64K >"$OUT/perf-rx-$i.log" 2>&1 &
+		rxs+=($!)
+	done
+	sleep 0.5
+	t0=$(now)
+	for i in $(seq 0 $((n - 1))); do
+		"$perf" --sender 1 --port $((20200 + i)) --bytes $((total / n)) --buf-size 64K \
+			>"$OUT/perf-tx-$i.log" 2>&1 &
+		txs+=($!)
+	done
+	wait "${txs[@]}"
+	t1=$(now)
+	wait "${rxs[@]}"
+	echo "$r,$impl,streams-$n,gbps,$(echo "scale=6; $total * 8 / ($t1 - $t0) / 1000000000" | bc)" >>"$csv"
+}
+
+for r in $(seq "$rounds"); do
+	# Alternate which implementation goes first.
+	if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
+	for impl in $order; do
+		load_impl "$impl"
+		echo "round $r: $impl ($(transports))"
+		for buf in 4K 64K 128K; do throughput "$impl" "$r" "$buf"; done
+		for size in 64 4096; do latency "$impl" "$r" "$size"; done
+		for n in 1 8; do streams "$impl" "$r" "$n"; done
+		unload_impl "$impl"
+	done
+done
+cat "$csv"
+record "bench runs" $(( $(wc -l <"$csv") - 1 )) 0
