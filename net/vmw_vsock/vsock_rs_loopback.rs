@@ -30,7 +30,7 @@ module! {
 struct Deliver;
 
 impl PktHandler for Deliver {
-    fn process(_worker: &PktWorker<Self>, mut pkts: SkbList) {
+    fn process(_worker: &PktWorker<Self>, pkts: &mut SkbList) {
         let desc = Loopback::desc();
         while let Some(mut skb) = pkts.pop_front() {
             // The payload left the sender; the receiver frees the skb.

@@ -7,13 +7,16 @@
 use super::bindings as b;
 use super::skb::{SkbBox, SkbList, SkbQueue};
 use core::ptr::NonNull;
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 use kernel::types::Opaque;
 
 /// What the worker does with the packets it takes off the queue.
 pub trait PktHandler: Send + Sync + Sized + 'static {
-    /// Processes a batch of packets, in queue order.
-    fn process(worker: &PktWorker<Self>, pkts: SkbList);
+    /// Processes a batch of packets, in queue order; `pkts` is empty on
+    /// return.
+    fn process(worker: &PktWorker<Self>, pkts: &mut SkbList);
 }
 
 /// An owned workqueue (`alloc_workqueue` ... `destroy_workqueue`).
@@ -48,6 +51,9 @@ pub struct PktWorker<H: PktHandler> {
     queue: SkbQueue,
     #[pin]
     work: Opaque<b::work_struct>,
+    /// The batch being processed (only the work function takes it).
+    #[pin]
+    batch: Mutex<SkbList>,
     handler: H,
 }
 
@@ -63,13 +69,11 @@ unsafe extern "C" fn work_fn<H: PktHandler>(work: *mut b::work_struct) {
     // `work_fn::<H>` is installed there, and the worker outlives its work
     // because its workqueue is drained first on drop).
     let w = unsafe { &*work.cast::<u8>().sub(off).cast::<PktWorker<H>>() };
-    let Ok(mut pkts) = SkbList::new() else {
-        // No memory for a batch list: try again later.
-        w.kick();
-        return;
-    };
-    w.queue.take_all(&mut pkts);
-    H::process(w, pkts);
+    let mut batch = w.batch.lock();
+    w.queue.take_all(&mut batch);
+    H::process(w, &mut batch);
+    // Whatever the handler left is dropped, as upstream purges.
+    batch.purge();
 }
 
 impl<H: PktHandler> PktWorker<H> {
@@ -78,7 +82,9 @@ impl<H: PktHandler> PktWorker<H> {
         // SAFETY: `name` is a NUL-terminated static string.
         let wq = unsafe { b::vsock_rs_h_alloc_wq(name.as_char_ptr()) };
         let wq = OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?);
+        let batch = SkbList::new()?;
         Ok(try_pin_init!(PktWorker {
+            batch <- new_mutex!(batch, "vsock_rs_pktq_batch"),
             wq,
             queue <- SkbQueue::new(),
             // SAFETY: `INIT_WORK` initialises the whole work item.

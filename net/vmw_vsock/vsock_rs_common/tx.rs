@@ -200,7 +200,9 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
         }
     }
 
-    vvs.credit.lock().put_credit(rest);
+    if rest != 0 {
+        vvs.credit.lock().put_credit(rest);
+    }
 
     // The zerocopy notification starts with one reference, and each skb
     // took its own: drop ours, or abort the notification if nothing went.
