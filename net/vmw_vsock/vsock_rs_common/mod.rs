@@ -28,6 +28,7 @@ use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbQueue};
 use crate::vsock::sock::{current_exiting, CloseWork, State, VsockSock};
 use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, ReadActor, VirtioTransport};
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Mutex, SpinLock};
 use kernel::{new_mutex, new_spinlock};
@@ -41,8 +42,6 @@ const CLOSE_TIMEOUT_SECS: u64 = 8;
 pub(crate) struct Rx {
     /// Received packets, in order.
     pub(crate) queue: SkbList,
-    /// Complete SEQPACKET messages queued.
-    pub(crate) msg_count: u32,
 }
 
 /// Per-socket state (`struct virtio_vsock_sock`), kept in `vsk->trans`.
@@ -54,6 +53,10 @@ pub(crate) struct VvSock {
     /// Receive queue.
     #[pin]
     pub(crate) rx: Mutex<Rx>,
+    /// Complete SEQPACKET messages queued.  Changed with `rx` held; read
+    /// without it, from `seqpacket_has_data`, which the core calls while
+    /// preparing to wait (it must not sleep).
+    msg_count: AtomicU32,
 }
 
 impl VvSock {
@@ -65,8 +68,25 @@ impl VvSock {
         let queue = SkbList::new()?;
         Ok(try_pin_init!(VvSock {
             credit <- new_spinlock!(credit, "vsock_rs_credit"),
-            rx <- new_mutex!(Rx { queue, msg_count: 0 }, "vsock_rs_rx"),
+            rx <- new_mutex!(Rx { queue }, "vsock_rs_rx"),
+            msg_count: AtomicU32::new(0),
         }? Error))
+    }
+
+    /// Complete SEQPACKET messages queued.
+    pub(crate) fn msg_count(&self) -> u32 {
+        self.msg_count.load(Ordering::Relaxed)
+    }
+
+    /// A message was completed (call with `rx` held).
+    pub(crate) fn msg_added(&self) {
+        self.msg_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A message was taken (call with `rx` held).
+    pub(crate) fn msg_taken(&self) {
+        let n = self.msg_count.load(Ordering::Relaxed);
+        self.msg_count.store(n.saturating_sub(1), Ordering::Relaxed);
     }
 }
 
@@ -262,7 +282,7 @@ impl CommonOps for Common {
     }
 
     fn seqpacket_has_data(vsk: &VsockSock) -> u32 {
-        vsk.trans::<VvSock>().map_or(0, |v| v.rx.lock().msg_count)
+        vsk.trans::<VvSock>().map_or(0, |v| v.msg_count())
     }
 
     fn notify_buffer_size(vsk: &VsockSock, val: u64) -> u64 {
@@ -301,7 +321,7 @@ impl CommonOps for Common {
             let skb = rx.queue.pop_front().ok_or(EAGAIN)?;
             let hdr = skb.hdr();
             if hdr.flags & crate::vsock::proto::hdr::SEQ_EOM != 0 {
-                rx.msg_count = rx.msg_count.saturating_sub(1);
+                vvs.msg_taken();
             }
             let bytes_read = skb.len().wrapping_sub(skb.offset());
             vvs.credit.lock().rx_dequeue(bytes_read, hdr.len);

@@ -147,7 +147,7 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox) -> bool {
         return false;
     }
     if hdr.flags & SEQ_EOM != 0 {
-        rx.msg_count += 1;
+        vvs.msg_added();
     }
 
     // Copy small packets into the tail skb rather than queueing a whole
@@ -242,7 +242,7 @@ pub(super) fn stream_dequeue(
 /// `virtio_transport_seqpacket_do_peek`.
 pub(super) fn seqpacket_peek(vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
     let rx = vvs.rx.lock();
-    if rx.msg_count == 0 {
+    if vvs.msg_count() == 0 {
         return Ok(0);
     }
     let len = msg.data_left();
@@ -268,7 +268,7 @@ pub(super) fn seqpacket_peek(vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
 /// its full length (the reader may have got less: MSG_TRUNC).
 pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
     let mut rx = vvs.rx.lock();
-    if rx.msg_count == 0 {
+    if vvs.msg_count() == 0 {
         return Ok(0);
     }
     let mut user_buf_len = msg.data_left();
@@ -298,7 +298,7 @@ pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr)
         }
         if hdr.flags & SEQ_EOM != 0 {
             msg_ready = true;
-            rx.msg_count = rx.msg_count.saturating_sub(1);
+            vvs.msg_taken();
             if hdr.flags & SEQ_EOR != 0 {
                 msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
             }

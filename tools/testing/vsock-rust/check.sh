@@ -97,6 +97,12 @@ else
 	step "rustfmt" fmt.log make --no-print-directory fmtcheck
 	# 3. VM suites
 	run_vm_suites "$kdir" "" "kunit" "upstream c" "upstream rust" "cycle rust" "demo" "nested c c"
+	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
+	# one round) and its report.
+	run_vm_suites "$kdir" "" "bench 1 4M 100"
+	bench_dir=$(sed -nE 's/.*log (.*)\/console.log$/\1/p' "$logs/vm-bench-1-4M-100.log")
+	step "bench report (smoke)" bench-report.log \
+		/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "${bench_dir:-/nonexistent}"
 fi
 
 # 4. The Rust suites again on the debug kernel (KASAN, lockdep, kmemleak).
@@ -108,7 +114,8 @@ else
 	make --no-print-directory clean >/dev/null 2>&1
 	if step "module build (debug kernel)" modules-debug.log \
 		make --no-print-directory modules VARIANT=debug; then
-		VM_TIMEOUT=2400 run_vm_suites "$kdir" "[debug] " "kunit" "upstream rust" "cycle rust"
+		# One VM for all of them: boot and kmemleak scans are slow there.
+		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir" "[debug] " "debug 50"
 	fi
 	# Leave the modules built for the default kernel again.
 	make --no-print-directory clean >/dev/null 2>&1

@@ -122,11 +122,19 @@ run_upstream() {
 		"${cx[@]}" socat TCP-LISTEN:$((port + 1)),reuseaddr,fork UNIX-CONNECT:"$sock" &
 		bridge+=($!)
 		port=$((port + 1))
-		sleep 0.5
+		# Wait until both ends of the bridge listen (slow on debug kernels).
+		local hex
+		hex=$(printf ':%04X 00000000:0000 0A' $port)
+		for i in $(seq 300); do
+			[ -S "$sock" ] && "${cx[@]}" grep -q "$hex" /proc/net/tcp && break
+			sleep 0.1
+		done
 	fi
 	local rc=0
 	"${cx[@]}" "$tool" --mode=client --control-host=127.0.0.1 --control-port=$port \
 		--peer-cid=1 "$@" >"$OUT/$name-client.log" 2>&1 || rc=$?
+	# A client that never reached the server leaves it waiting: stop it.
+	[ $rc = 0 ] || kill $server 2>/dev/null
 	wait $server || rc=$?
 	[ ${#bridge[@]} = 0 ] || { kill "${bridge[@]}" 2>/dev/null; wait "${bridge[@]}" 2>/dev/null; }
 

@@ -50,8 +50,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(h.op, Op::Request as u16);
         }
         let _ = rules::on_connecting(&h);
-        if let rules::ConnectedAction::Shutdown { peer_shutdown: ps, .. } =
-            rules::on_connected(&h, peer_shutdown)
+        if let rules::ConnectedAction::Shutdown {
+            peer_shutdown: ps, ..
+        } = rules::on_connected(&h, peer_shutdown)
         {
             assert_eq!(ps & peer_shutdown, peer_shutdown);
             peer_shutdown = ps & 3;

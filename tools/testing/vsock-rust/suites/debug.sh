@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: GPL-2.0
+# The Rust suites for the debug kernel (KASAN, lockdep, kmemleak) in one VM,
+# so that it boots once and kmemleak scans once, after all of them: kunit,
+# upstream rust, cycle rust.  Arguments: the number of load/unload cycles
+# (default 50).
+cycles=${1:-50}
+suites=$(dirname "${BASH_SOURCE[0]}")
+rc=0
+( set -e; . "$suites/kunit.sh" ) || rc=1
+( set -e; . "$suites/upstream.sh" rust ) || rc=1
+( set -e; . "$suites/cycle.sh" rust "$cycles" ) || rc=1
+[ $rc = 0 ]
