@@ -26,12 +26,20 @@ for i in $(seq "$n"); do
 		clients=()
 		for c in 1 2 3 4; do
 			(for _ in $(seq 20); do echo "cycle $i client $c"; sleep 0.05; done) |
-				timeout 20 socat - VSOCK-CONNECT:1:5000 >"$OUT/cycle-$c.out" 2>&1 &
+				timeout 60 socat -t 30 - VSOCK-CONNECT:1:5000 >"$OUT/cycle-$c.out" 2>&1 &
 			clients+=($!)
 		done
-		sleep 0.3
+		# Wait until the 4 connections are up: each socket holds a reference
+		# on the transport module (client and accepted side).
+		for _ in $(seq 300); do
+			[ "$(cat /sys/module/$transport_mod/refcnt)" -ge 8 ] && break
+			sleep 0.05
+		done
 		# Live connections hold the transport: unloading must fail.
-		if rmmod "$transport_mod" 2>/dev/null; then
+		if [ "$(cat /sys/module/$transport_mod/refcnt)" -lt 8 ]; then
+			echo "cycle $i: connections not up, $transport_mod refcnt $(cat /sys/module/$transport_mod/refcnt)"
+			bad=$((bad + 1))
+		elif rmmod "$transport_mod" 2>/dev/null; then
 			echo "cycle $i: $transport_mod unloaded under live connections"
 			bad=$((bad + 1))
 			load_mods "${mods[-1]}"
