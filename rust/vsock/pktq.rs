@@ -63,6 +63,11 @@ unsafe impl<H: PktHandler> Send for PktWorker<H> {}
 // SAFETY: as above.
 unsafe impl<H: PktHandler> Sync for PktWorker<H> {}
 
+/// The work function of a [`PktWorker`].
+///
+/// # Safety
+///
+/// Called by the workqueue with the `work` field of a live `PktWorker<H>`.
 unsafe extern "C" fn work_fn<H: PktHandler>(work: *mut b::work_struct) {
     let off = core::mem::offset_of!(PktWorker<H>, work);
     // SAFETY: `work` is the `work` field of a live `PktWorker<H>` (only

@@ -478,6 +478,12 @@ pub trait CloseWork {
     fn run(vsk: &VsockSock);
 }
 
+/// The work function of `vsk->close_work`.
+///
+/// # Safety
+///
+/// Called by the workqueue with `close_work.work` of a socket on which
+/// [`VsockSock::schedule_close_work`] took a reference.
 unsafe extern "C" fn close_work_fn<W: CloseWork>(work: *mut b::work_struct) {
     // SAFETY: the work is `close_work.work` of a socket on which
     // `schedule_close_work` took a reference that lasts at least until the

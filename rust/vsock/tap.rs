@@ -7,6 +7,11 @@ use super::bindings as b;
 use super::proto::hdr::{HDR_LEN, MON_HDR_LEN};
 use super::skb::Skb;
 
+/// Builds the vsockmon copy of a packet (`virtio_transport_build_skb`).
+///
+/// # Safety
+///
+/// Called by `vsock_deliver_tap` with the packet [`deliver`] passed.
 unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buff {
     // SAFETY: `deliver` passes the packet it borrows for the whole call.
     let pkt: &Skb = unsafe { Skb::from_raw(opaque.cast()) };

@@ -215,9 +215,14 @@ macro_rules! vsock_rs_common_exports {
 
             type T = $t;
 
-            // SAFETY (for every function below): the AF_VSOCK core calls them
-            // with a live `vsk` (it holds a reference) and, for data calls, a
-            // live `msg` of the current syscall.
+            // Inside the functions, "see above" refers to their `# Safety`
+            // sections.
+
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_do_socket_init(
                 vsk: *mut b::vsock_sock,
@@ -233,30 +238,55 @@ macro_rules! vsock_rs_common_exports {
                 ret_int(T::socket_init(vsk, psk).map(|()| 0))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_destruct(vsk: *mut b::vsock_sock) {
                 // SAFETY: see above.
                 T::destruct(unsafe { VsockSock::from_raw(vsk) })
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_release(vsk: *mut b::vsock_sock) {
                 // SAFETY: see above.
                 T::release(unsafe { VsockSock::from_raw(vsk) })
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_connect(vsk: *mut b::vsock_sock) -> c_int {
                 // SAFETY: see above.
                 ret_int(T::connect(unsafe { VsockSock::from_raw(vsk) }))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_shutdown(vsk: *mut b::vsock_sock, mode: c_int) -> c_int {
                 // SAFETY: see above.
                 ret_int(T::shutdown(unsafe { VsockSock::from_raw(vsk) }, mode))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_dgram_bind(
                 _vsk: *mut b::vsock_sock,
@@ -265,6 +295,11 @@ macro_rules! vsock_rs_common_exports {
                 -$crate::vsock::proto::rules::EOPNOTSUPP
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_dgram_dequeue(
                 _vsk: *mut b::vsock_sock,
@@ -275,6 +310,11 @@ macro_rules! vsock_rs_common_exports {
                 -$crate::vsock::proto::rules::EOPNOTSUPP
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_dgram_enqueue(
                 _vsk: *mut b::vsock_sock,
@@ -285,6 +325,11 @@ macro_rules! vsock_rs_common_exports {
                 -$crate::vsock::proto::rules::EOPNOTSUPP
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_dgram_allow(
                 _vsk: *mut b::vsock_sock,
@@ -294,6 +339,11 @@ macro_rules! vsock_rs_common_exports {
                 false
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_dequeue(
                 vsk: *mut b::vsock_sock,
@@ -306,6 +356,11 @@ macro_rules! vsock_rs_common_exports {
                 ret_isize(T::stream_dequeue(vsk, msg, len, flags))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_enqueue(
                 vsk: *mut b::vsock_sock,
@@ -317,29 +372,54 @@ macro_rules! vsock_rs_common_exports {
                 ret_isize(T::stream_enqueue(vsk, msg, len))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_has_data(vsk: *mut b::vsock_sock) -> i64 {
                 // SAFETY: see above.
                 T::stream_has_data(unsafe { VsockSock::from_raw(vsk) })
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_has_space(vsk: *mut b::vsock_sock) -> i64 {
                 // SAFETY: see above.
                 T::stream_has_space(unsafe { VsockSock::from_raw(vsk) })
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_rcvhiwat(vsk: *mut b::vsock_sock) -> u64 {
                 // SAFETY: see above.
                 unsafe { VsockSock::from_raw(vsk) }.buffer_size()
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_stream_is_active(_vsk: *mut b::vsock_sock) -> bool {
                 true
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_seqpacket_dequeue(
                 vsk: *mut b::vsock_sock,
@@ -351,6 +431,11 @@ macro_rules! vsock_rs_common_exports {
                 ret_isize(T::seqpacket_dequeue(vsk, msg, flags))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_seqpacket_enqueue(
                 vsk: *mut b::vsock_sock,
@@ -362,12 +447,22 @@ macro_rules! vsock_rs_common_exports {
                 ret_isize(T::seqpacket_enqueue(vsk, msg, len)) as c_int
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_seqpacket_has_data(vsk: *mut b::vsock_sock) -> u32 {
                 // SAFETY: see above.
                 T::seqpacket_has_data(unsafe { VsockSock::from_raw(vsk) })
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_poll_in(
                 vsk: *mut b::vsock_sock,
@@ -382,6 +477,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_poll_out(
                 vsk: *mut b::vsock_sock,
@@ -400,6 +500,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_recv_init(
                 _vsk: *mut b::vsock_sock,
@@ -409,6 +514,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_recv_pre_block(
                 _vsk: *mut b::vsock_sock,
@@ -418,6 +528,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_recv_pre_dequeue(
                 _vsk: *mut b::vsock_sock,
@@ -427,6 +542,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_recv_post_dequeue(
                 _vsk: *mut b::vsock_sock,
@@ -438,6 +558,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_send_init(
                 _vsk: *mut b::vsock_sock,
@@ -446,6 +571,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_send_pre_block(
                 _vsk: *mut b::vsock_sock,
@@ -454,6 +584,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_send_pre_enqueue(
                 _vsk: *mut b::vsock_sock,
@@ -462,6 +597,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_send_post_enqueue(
                 _vsk: *mut b::vsock_sock,
@@ -471,6 +611,11 @@ macro_rules! vsock_rs_common_exports {
                 0
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_buffer_size(
                 vsk: *mut b::vsock_sock,
@@ -480,23 +625,37 @@ macro_rules! vsock_rs_common_exports {
                 unsafe { *val = T::notify_buffer_size(VsockSock::from_raw(vsk), *val) };
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_notify_set_rcvlowat(
                 vsk: *mut b::vsock_sock,
                 val: c_int,
             ) -> c_int {
                 // SAFETY: see above.
-                ret_int(
-                    T::notify_set_rcvlowat(unsafe { VsockSock::from_raw(vsk) }, val).map(|()| 0),
-                )
+                let vsk = unsafe { VsockSock::from_raw(vsk) };
+                ret_int(T::notify_set_rcvlowat(vsk, val).map(|()| 0))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_unsent_bytes(vsk: *mut b::vsock_sock) -> isize {
                 // SAFETY: see above.
                 ret_isize(Ok(T::unsent_bytes(unsafe { VsockSock::from_raw(vsk) })))
             }
 
+            /// # Safety
+            ///
+            /// Called by the AF_VSOCK core through `struct vsock_transport`
+            /// with a live socket and, for data calls, the live `msghdr` of
+            /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_read_skb(
                 vsk: *mut b::vsock_sock,
@@ -512,8 +671,10 @@ macro_rules! vsock_rs_common_exports {
                 }
             }
 
-            // SAFETY: transports call this with their registered descriptor,
-            // an skb they own (ownership passes) and the namespace.
+            /// # Safety
+            ///
+            /// Transports call this with their registered descriptor,
+            /// an skb they own (ownership passes) and the namespace.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_recv_pkt(
                 t: *mut b::virtio_transport,
@@ -528,8 +689,10 @@ macro_rules! vsock_rs_common_exports {
                 }
             }
 
-            // SAFETY: `queue` is a live queue whose lock protects it; `vsk`
-            // is only compared.
+            /// # Safety
+            ///
+            /// `queue` is a live queue whose lock protects it; `vsk`
+            /// is only compared.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_purge_skbs(
                 vsk: *mut c_void,
@@ -540,7 +703,9 @@ macro_rules! vsock_rs_common_exports {
                 T::purge_skbs(vsk.cast_const(), q) as c_int
             }
 
-            // SAFETY: the transport owns `skb`; it frees it here if `consume`.
+            /// # Safety
+            ///
+            /// The transport owns `skb`; it frees it here if `consume`.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_consume_skb_sent(skb: *mut b::sk_buff, consume: bool) {
                 // SAFETY: see above.
@@ -553,14 +718,18 @@ macro_rules! vsock_rs_common_exports {
                 }
             }
 
-            // SAFETY: the caller owns `skb`.
+            /// # Safety
+            ///
+            /// The caller owns `skb`.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_deliver_tap_pkt(skb: *mut b::sk_buff) {
                 // SAFETY: see above.
                 T::deliver_tap_pkt(unsafe { Skb::from_raw(skb) })
             }
 
-            // SAFETY: live socket; the caller owns `skb`.
+            /// # Safety
+            ///
+            /// Live socket; the caller owns `skb`.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_inc_tx_pkt(
                 vsk: *mut b::vsock_sock,
@@ -609,10 +778,21 @@ pub struct TransportDesc<T: TransportOps> {
 // SAFETY: the descriptor is immutable apart from the atomic `dev`.
 unsafe impl<T: TransportOps> Sync for TransportDesc<T> {}
 
+/// `get_local_cid` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core through the transport's descriptor.
 unsafe extern "C" fn tr_local_cid<T: TransportOps>() -> u32 {
     T::local_cid()
 }
 
+/// `send_pkt` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the common module with a virtio-vsock skb whose ownership
+/// passes here.
 unsafe extern "C" fn tr_send_pkt<T: TransportOps>(skb: *mut b::sk_buff, net: *mut b::net) -> i32 {
     // SAFETY: the common module passes ownership of a virtio-vsock skb.
     let Some(skb) = (unsafe { SkbBox::from_raw(skb) }) else {
@@ -624,6 +804,11 @@ unsafe extern "C" fn tr_send_pkt<T: TransportOps>(skb: *mut b::sk_buff, net: *mu
     }
 }
 
+/// `cancel_pkt` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core with a live socket.
 unsafe extern "C" fn tr_cancel_pkt<T: TransportOps>(vsk: *mut b::vsock_sock) -> i32 {
     // SAFETY: the core calls this with a live socket.
     let vsk = unsafe { VsockSock::from_raw(vsk) };
@@ -633,6 +818,11 @@ unsafe extern "C" fn tr_cancel_pkt<T: TransportOps>(vsk: *mut b::vsock_sock) -> 
     }
 }
 
+/// `stream_allow` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core with a live socket.
 unsafe extern "C" fn tr_stream_allow<T: TransportOps>(
     vsk: *mut b::vsock_sock,
     cid: u32,
@@ -642,6 +832,11 @@ unsafe extern "C" fn tr_stream_allow<T: TransportOps>(
     T::stream_allow(unsafe { VsockSock::from_raw(vsk) }, cid, port)
 }
 
+/// `seqpacket_allow` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core with a live socket.
 unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(
     vsk: *mut b::vsock_sock,
     cid: u32,
@@ -650,6 +845,11 @@ unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(
     T::seqpacket_allow(unsafe { VsockSock::from_raw(vsk) }, cid)
 }
 
+/// `msgzerocopy_allow` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core.
 unsafe extern "C" fn tr_msgzerocopy_allow<T: TransportOps>() -> bool {
     T::msgzerocopy_allow()
 }

@@ -136,7 +136,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
             zcopy = can_zcopy(t, msg, pkt_len);
         }
         if zcopy {
-            let frags = (b::VRS_MAX_SKB_FRAGS as u64) * (b::VRS_PAGE_SIZE as u64);
+            let frags = u64::from(b::VRS_MAX_SKB_FRAGS) * (b::VRS_PAGE_SIZE as u64);
             max_skb_len = max_skb_len.min(u32::try_from(frags).unwrap_or(u32::MAX));
         }
         if wants_zc && info.op == Op::Rw {
