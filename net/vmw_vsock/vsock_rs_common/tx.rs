@@ -62,7 +62,6 @@ fn can_zcopy(t: &VirtioTransport, msg: &MsgHdr, pkt_len: u32) -> bool {
 }
 
 /// Builds one packet (`virtio_transport_alloc_skb`).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn alloc_pkt(
     hdr: &Hdr,
     owner: Option<&VsockSock>,
