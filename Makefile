@@ -29,7 +29,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest bench cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest bench profile cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -68,6 +68,14 @@ bench: deps modules
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) | tee /dev/stderr | \
 		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
 	/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log"
+
+# Flat perf profiles of the loopback path, C and Rust (PROFILE_ARGS: buffer
+# size, bytes, ping size, pings, implementations; see suites/profile.sh).
+PROFILE_ARGS ?=
+profile: modules
+	@echo "profile: PROFILE_ARGS=$(PROFILE_ARGS) PROFILE_CALLERS=$(PROFILE_CALLERS)"
+	@PROFILE_CALLERS="$(PROFILE_CALLERS)" VM_ENV=PROFILE_CALLERS VM_SHOW=1 VM_TIMEOUT=1800 tools/testing/vsock-rust/vm.sh \
+		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" profile $(PROFILE_ARGS)
 
 cargo-test:
 	cd rust/vsock_proto && cargo test

@@ -13,7 +13,8 @@
 #
 # Environment: VM_TIMEOUT (default 900), VM_MEMORY (2G), VM_CPUS (2),
 # VM_KVM=1 to use /dev/kvm (off by default: it is much slower here than TCG),
-# VM_SHOW=1 to print the suite's output.
+# VM_SHOW=1 to print the suite's output, VM_ENV="NAME ..." to pass
+# those variables to the suite.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../scripts/lib.sh"
@@ -37,6 +38,10 @@ fi
 
 args=$(printf '%q ' "$@")
 guest_cmd="KDIR=$kdir OUT=$out ROOT=$VSOCK_RUST_ROOT SUITE=$suite bash $here/guest-run.sh $args"
+# Variables named in VM_ENV reach the suite too.
+for v in ${VM_ENV:-}; do
+	guest_cmd="$v=$(printf '%q' "${!v:-}") $guest_cmd"
+done
 
 start=$(date +%s)
 set +e
