@@ -72,6 +72,8 @@ int vsock_rs_read_skb(struct vsock_sock *vsk, skb_read_actor_t read_actor);
 /* --- the transport-facing API (Rust, exported by vsock_rs_common) --- */
 void vsock_rs_recv_pkt(struct virtio_transport *t, struct sk_buff *skb,
 		       struct net *net);
+void vsock_rs_recv_pkts(struct virtio_transport *t, struct sk_buff_head *pkts,
+			struct net *net);
 int vsock_rs_purge_skbs(void *vsk, struct sk_buff_head *list);
 void vsock_rs_consume_skb_sent(struct sk_buff *skb, bool consume);
 void vsock_rs_deliver_tap_pkt(struct sk_buff *skb);
@@ -81,22 +83,13 @@ void vsock_rs_inc_tx_pkt(struct vsock_sock *vsk, struct sk_buff *skb);
 struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear);
 void vsock_rs_h_kfree_skb(struct sk_buff *skb);
 void vsock_rs_h_consume_skb(struct sk_buff *skb);
-struct virtio_vsock_hdr *vsock_rs_h_skb_hdr(struct sk_buff *skb);
-struct virtio_vsock_skb_cb *vsock_rs_h_skb_cb(struct sk_buff *skb);
-unsigned int vsock_rs_h_skb_len(const struct sk_buff *skb);
-unsigned int vsock_rs_h_skb_tailroom(const struct sk_buff *skb);
-bool vsock_rs_h_skb_is_nonlinear(const struct sk_buff *skb);
 void *vsock_rs_h_skb_put(struct sk_buff *skb, unsigned int len);
 void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len);
-void *vsock_rs_h_skb_data(const struct sk_buff *skb);
-struct sock *vsock_rs_h_skb_sk(const struct sk_buff *skb);
 bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk);
 struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);
 
 void vsock_rs_h_skbq_init(struct sk_buff_head *q);
-u32 vsock_rs_h_skbq_len(const struct sk_buff_head *q);
 struct sk_buff *vsock_rs_h_skbq_peek(const struct sk_buff_head *q);
-struct sk_buff *vsock_rs_h_skbq_peek_tail(const struct sk_buff_head *q);
 struct sk_buff *vsock_rs_h_skbq_peek_next(struct sk_buff *skb,
 					  const struct sk_buff_head *q);
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb);

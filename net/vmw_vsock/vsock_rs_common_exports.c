@@ -40,6 +40,7 @@ EXPORT_SYMBOL_GPL(vsock_rs_notify_set_rcvlowat);
 EXPORT_SYMBOL_GPL(vsock_rs_unsent_bytes);
 EXPORT_SYMBOL_GPL(vsock_rs_read_skb);
 EXPORT_SYMBOL_GPL(vsock_rs_recv_pkt);
+EXPORT_SYMBOL_GPL(vsock_rs_recv_pkts);
 EXPORT_SYMBOL_GPL(vsock_rs_purge_skbs);
 EXPORT_SYMBOL_GPL(vsock_rs_consume_skb_sent);
 EXPORT_SYMBOL_GPL(vsock_rs_deliver_tap_pkt);

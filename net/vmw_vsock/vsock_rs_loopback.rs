@@ -31,14 +31,13 @@ struct Deliver;
 
 impl PktHandler for Deliver {
     fn process(_worker: &PktWorker<Self>, pkts: &mut SkbList) {
-        let desc = Loopback::desc();
-        while let Some(mut skb) = pkts.pop_front() {
+        pkts.for_each_mut(|skb| {
             // The payload left the sender; the receiver frees the skb.
-            common::consume_skb_sent(&mut skb);
-            common::deliver_tap_pkt(&mut skb);
-            let net = skb.sk().map_or(core::ptr::null_mut(), |s| s.net());
-            desc.recv_pkt(skb, net);
-        }
+            common::consume_skb_sent(skb);
+            common::deliver_tap_pkt(skb);
+        });
+        // Each packet comes from the namespace of its sender (null `net`).
+        Loopback::desc().recv_pkts(pkts, core::ptr::null_mut());
     }
 }
 

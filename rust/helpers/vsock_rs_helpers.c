@@ -34,36 +34,6 @@ void vsock_rs_h_consume_skb(struct sk_buff *skb)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_consume_skb);
 
-struct virtio_vsock_hdr *vsock_rs_h_skb_hdr(struct sk_buff *skb)
-{
-	return virtio_vsock_hdr(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_hdr);
-
-struct virtio_vsock_skb_cb *vsock_rs_h_skb_cb(struct sk_buff *skb)
-{
-	return VIRTIO_VSOCK_SKB_CB(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_cb);
-
-unsigned int vsock_rs_h_skb_len(const struct sk_buff *skb)
-{
-	return skb->len;
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_len);
-
-unsigned int vsock_rs_h_skb_tailroom(const struct sk_buff *skb)
-{
-	return skb_tailroom(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_tailroom);
-
-bool vsock_rs_h_skb_is_nonlinear(const struct sk_buff *skb)
-{
-	return skb_is_nonlinear(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_is_nonlinear);
-
 void *vsock_rs_h_skb_put(struct sk_buff *skb, unsigned int len)
 {
 	return skb_put(skb, len);
@@ -75,18 +45,6 @@ void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len)
 	virtio_vsock_skb_put(skb, len);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skb_put_payload);
-
-void *vsock_rs_h_skb_data(const struct sk_buff *skb)
-{
-	return skb->data;
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_data);
-
-struct sock *vsock_rs_h_skb_sk(const struct sk_buff *skb)
-{
-	return skb->sk;
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_sk);
 
 bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk)
 {
@@ -102,23 +60,11 @@ void vsock_rs_h_skbq_init(struct sk_buff_head *q)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_init);
 
-u32 vsock_rs_h_skbq_len(const struct sk_buff_head *q)
-{
-	return skb_queue_len(q);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_len);
-
 struct sk_buff *vsock_rs_h_skbq_peek(const struct sk_buff_head *q)
 {
 	return skb_peek(q);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek);
-
-struct sk_buff *vsock_rs_h_skbq_peek_tail(const struct sk_buff_head *q)
-{
-	return skb_peek_tail(q);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek_tail);
 
 struct sk_buff *vsock_rs_h_skbq_peek_next(struct sk_buff *skb,
 					  const struct sk_buff_head *q)

@@ -26,6 +26,13 @@ macro_rules! assert_offset {
     };
 }
 
+// The list pointers that `SkbList` follows: an skb's `next`/`prev` and the
+// queue head's sit at the same offsets (0 and 8), as `skb_peek` assumes.
+const _: () = assert!(b::OFFSETOF_SK_BUFF_NEXT == 0 && b::OFFSETOF_SK_BUFF_HEAD_NEXT == 0);
+const _: () = assert!(b::OFFSETOF_SK_BUFF_PREV == b::OFFSETOF_SK_BUFF_HEAD_PREV);
+// `virtio_vsock_skb_cb` lives in `skb->cb`.
+const _: () = assert!(b::SIZEOF_VIRTIO_VSOCK_SKB_CB <= 48);
+
 assert_size! {
     virtio_vsock_hdr == SIZEOF_VIRTIO_VSOCK_HDR;
     vsock_sock == SIZEOF_VSOCK_SOCK;
@@ -55,6 +62,16 @@ assert_offset! {
     sk_buff.len == OFFSETOF_SK_BUFF_LEN;
     sk_buff.data == OFFSETOF_SK_BUFF_DATA;
     sk_buff.cb == OFFSETOF_SK_BUFF_CB;
+    sk_buff.sk == OFFSETOF_SK_BUFF_SK;
+    sk_buff.data_len == OFFSETOF_SK_BUFF_DATA_LEN;
+    sk_buff.tail == OFFSETOF_SK_BUFF_TAIL;
+    sk_buff.end == OFFSETOF_SK_BUFF_END;
+    sk_buff.head == OFFSETOF_SK_BUFF_HEAD;
+    sk_buff_head.qlen == OFFSETOF_SK_BUFF_HEAD_QLEN;
+    virtio_vsock_hdr.len == OFFSETOF_VIRTIO_VSOCK_HDR_LEN;
+    virtio_vsock_hdr.flags == OFFSETOF_VIRTIO_VSOCK_HDR_FLAGS;
+    virtio_vsock_hdr.buf_alloc == OFFSETOF_VIRTIO_VSOCK_HDR_BUF_ALLOC;
+    virtio_vsock_hdr.fwd_cnt == OFFSETOF_VIRTIO_VSOCK_HDR_FWD_CNT;
     vsock_transport.module == OFFSETOF_VSOCK_TRANSPORT_MODULE;
     vsock_transport.init == OFFSETOF_VSOCK_TRANSPORT_INIT;
     vsock_transport.get_local_cid == OFFSETOF_VSOCK_TRANSPORT_GET_LOCAL_CID;

@@ -47,14 +47,24 @@ impl Skb {
         self.0.get()
     }
 
-    fn hdr_ptr(&self) -> *mut u8 {
-        // SAFETY: `self` is a valid skb (type invariant).
-        unsafe { b::vsock_rs_h_skb_hdr(self.as_ptr()) }.cast::<u8>()
+    /// The raw `sk_buff`, for field reads.
+    fn raw(&self) -> &b::sk_buff {
+        // SAFETY: `self` wraps a valid skb (type invariant); the fields we
+        // read through this reference are only written by the skb's owner,
+        // and the owner is whoever holds `&self` or `&mut self`.
+        unsafe { &*self.as_ptr() }
+    }
+
+    /// The header at `skb->head` (`virtio_vsock_hdr()`).
+    fn hdr_ptr(&self) -> *mut b::virtio_vsock_hdr {
+        self.raw().head.cast()
     }
 
     fn cb(&self) -> *mut b::virtio_vsock_skb_cb {
+        // `VIRTIO_VSOCK_SKB_CB()`: the control block is `skb->cb`, which is
+        // larger than `virtio_vsock_skb_cb` (see `layout.rs`).
         // SAFETY: `self` is a valid skb (type invariant).
-        unsafe { b::vsock_rs_h_skb_cb(self.as_ptr()) }
+        unsafe { core::ptr::addr_of_mut!((*self.as_ptr()).cb) }.cast()
     }
 
     /// The packet header, decoded.
@@ -62,7 +72,9 @@ impl Skb {
         let mut raw = [0u8; HDR_LEN];
         // SAFETY: the head holds a `virtio_vsock_hdr` of `HDR_LEN` bytes
         // (type invariant); `raw` is a distinct local buffer.
-        unsafe { core::ptr::copy_nonoverlapping(self.hdr_ptr(), raw.as_mut_ptr(), HDR_LEN) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.hdr_ptr().cast::<u8>(), raw.as_mut_ptr(), HDR_LEN)
+        };
         // A 44-byte buffer always decodes.
         Hdr::decode(&raw).unwrap_or_default()
     }
@@ -72,7 +84,7 @@ impl Skb {
         let raw = hdr.encode();
         // SAFETY: the head holds `HDR_LEN` writable bytes for the header
         // (type invariant), and `&mut self` gives exclusive access.
-        unsafe { core::ptr::copy_nonoverlapping(raw.as_ptr(), self.hdr_ptr(), HDR_LEN) };
+        unsafe { core::ptr::copy_nonoverlapping(raw.as_ptr(), self.hdr_ptr().cast(), HDR_LEN) };
     }
 
     /// Updates the header in place.
@@ -82,10 +94,44 @@ impl Skb {
         self.set_hdr(&h);
     }
 
+    /// The header's payload length (`le32_to_cpu(hdr->len)`).
+    pub fn hdr_len(&self) -> u32 {
+        // SAFETY: the header is valid (type invariant); it is packed, so
+        // the field is read unaligned.
+        u32::from_le(unsafe { core::ptr::addr_of!((*self.hdr_ptr()).len).read_unaligned() })
+    }
+
+    /// Sets the header's payload length.
+    pub fn set_hdr_len(&mut self, len: u32) {
+        // SAFETY: as in `hdr_len`; `&mut self` gives exclusive access.
+        unsafe { core::ptr::addr_of_mut!((*self.hdr_ptr()).len).write_unaligned(len.to_le()) };
+    }
+
+    /// The header's flags.
+    pub fn hdr_flags(&self) -> u32 {
+        // SAFETY: as in `hdr_len`.
+        u32::from_le(unsafe { core::ptr::addr_of!((*self.hdr_ptr()).flags).read_unaligned() })
+    }
+
+    /// Sets the header's flags.
+    pub fn set_hdr_flags(&mut self, flags: u32) {
+        // SAFETY: as in `set_hdr_len`.
+        unsafe { core::ptr::addr_of_mut!((*self.hdr_ptr()).flags).write_unaligned(flags.to_le()) };
+    }
+
+    /// Stamps our credit into the header (`buf_alloc`, `fwd_cnt`).
+    pub fn set_hdr_credit(&mut self, buf_alloc: u32, fwd_cnt: u32) {
+        let h = self.hdr_ptr();
+        // SAFETY: as in `set_hdr_len`.
+        unsafe {
+            core::ptr::addr_of_mut!((*h).buf_alloc).write_unaligned(buf_alloc.to_le());
+            core::ptr::addr_of_mut!((*h).fwd_cnt).write_unaligned(fwd_cnt.to_le());
+        }
+    }
+
     /// Bytes of payload held by the skb (`skb->len`).
     pub fn len(&self) -> u32 {
-        // SAFETY: `self` is a valid skb.
-        unsafe { b::vsock_rs_h_skb_len(self.as_ptr()) }
+        self.raw().len
     }
 
     /// Whether the skb holds no payload.
@@ -93,16 +139,26 @@ impl Skb {
         self.len() == 0
     }
 
-    /// Free room after the payload of a linear skb.
+    /// Free room after the payload of a linear skb (`skb_tailroom`).
     pub fn tailroom(&self) -> u32 {
-        // SAFETY: `self` is a valid skb.
-        unsafe { b::vsock_rs_h_skb_tailroom(self.as_ptr()) }
+        let raw = self.raw();
+        // `tail` and `end` are offsets from `head` (64-bit kernels; the
+        // type is checked in `layout.rs`).
+        if self.is_nonlinear() {
+            0
+        } else {
+            raw.end.wrapping_sub(raw.tail)
+        }
     }
 
     /// Whether the payload lives (partly) in page fragments.
     pub fn is_nonlinear(&self) -> bool {
-        // SAFETY: `self` is a valid skb.
-        unsafe { b::vsock_rs_h_skb_is_nonlinear(self.as_ptr()) }
+        self.raw().data_len != 0
+    }
+
+    /// The start of the payload (`skb->data`).
+    fn data(&self) -> *mut u8 {
+        self.raw().data
     }
 
     /// Bytes of payload already consumed by readers.
@@ -143,8 +199,7 @@ impl Skb {
 
     /// The socket owning the packet, if any.
     pub fn sk(&self) -> Option<&VsockSock> {
-        // SAFETY: `self` is a valid skb.
-        let sk = unsafe { b::vsock_rs_h_skb_sk(self.as_ptr()) };
+        let sk = self.raw().sk;
         // SAFETY: an skb owned by a socket holds a reference on it (through
         // its destructor) for as long as the skb exists; every socket of an
         // AF_VSOCK packet is a `vsock_sock`.
@@ -212,7 +267,7 @@ impl Skb {
         // `len` fresh bytes; the two skbs are distinct.
         unsafe {
             core::ptr::copy_nonoverlapping(
-                b::vsock_rs_h_skb_data(src.as_ptr()).cast::<u8>(),
+                src.data(),
                 dst.cast::<u8>(),
                 len as usize,
             )
@@ -397,10 +452,30 @@ impl SkbList {
         self.head.get()
     }
 
-    /// Number of packets.
+    /// Number of packets (`skb_queue_len`).
     pub fn len(&self) -> u32 {
+        // SAFETY: initialised head (invariant), only changed through
+        // `&mut self`.
+        unsafe { (*self.raw()).qlen }
+    }
+
+    fn next_of(&self, skb: *mut b::sk_buff) -> *mut b::sk_buff {
+        // SAFETY: initialised head (invariant); `skb` is the head or on it.
+        unsafe { raw_next(self.raw(), skb) }
+    }
+
+    fn last(&self) -> *mut b::sk_buff {
         // SAFETY: initialised head (invariant).
-        unsafe { b::vsock_rs_h_skbq_len(self.raw()) }
+        unsafe { raw_last(self.raw()) }
+    }
+
+    /// A borrowed handle on this list.
+    pub fn as_list_mut(&mut self) -> SkbListMut<'_> {
+        SkbListMut {
+            // `Opaque<T>` has the layout of `T`.
+            head: NonNull::from(self.head.as_ref().get_ref()).cast(),
+            _list: core::marker::PhantomData,
+        }
     }
 
     /// Whether the list is empty.
@@ -423,24 +498,21 @@ impl SkbList {
 
     /// The first packet.
     pub fn front(&self) -> Option<&Skb> {
-        // SAFETY: initialised head.
-        let p = unsafe { b::vsock_rs_h_skbq_peek(self.raw()) };
+        let p = self.next_of(self.raw().cast());
         // SAFETY: the skb is owned by the list, which `&self` borrows.
         (!p.is_null()).then(|| &*unsafe { Skb::from_raw(p) })
     }
 
     /// The first packet, mutably.
     pub fn front_mut(&mut self) -> Option<&mut Skb> {
-        // SAFETY: initialised head.
-        let p = unsafe { b::vsock_rs_h_skbq_peek(self.raw()) };
+        let p = self.next_of(self.raw().cast());
         // SAFETY: owned by the list, exclusively borrowed through `self`.
         (!p.is_null()).then(|| unsafe { Skb::from_raw(p) })
     }
 
     /// The last packet, mutably.
     pub fn back_mut(&mut self) -> Option<&mut Skb> {
-        // SAFETY: initialised head.
-        let p = unsafe { b::vsock_rs_h_skbq_peek_tail(self.raw()) };
+        let p = self.last();
         // SAFETY: owned by the list, exclusively borrowed through `self`.
         (!p.is_null()).then(|| unsafe { Skb::from_raw(p) })
     }
@@ -449,8 +521,19 @@ impl SkbList {
     pub fn iter(&self) -> SkbIter<'_> {
         SkbIter {
             list: self,
-            // SAFETY: initialised head.
-            next: unsafe { b::vsock_rs_h_skbq_peek(self.raw()) },
+            next: self.next_of(self.raw().cast()),
+        }
+    }
+
+    /// Calls `f` on every packet, front to back.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Skb)) {
+        let mut cur = self.next_of(self.raw().cast());
+        while !cur.is_null() {
+            let next = self.next_of(cur);
+            // SAFETY: `cur` is on the list, which `&mut self` borrows
+            // exclusively; one packet is lent at a time.
+            f(unsafe { Skb::from_raw(cur) });
+            cur = next;
         }
     }
 
@@ -464,6 +547,86 @@ impl SkbList {
     pub fn purge(&mut self) {
         // SAFETY: initialised head; the list owns its skbs.
         unsafe { b::vsock_rs_h_skbq_purge(self.raw()) };
+    }
+}
+
+/// The skb after `skb` on the list `head`, or its first one when `skb` is
+/// `head` itself; null at the end (`skb_peek`, `skb_peek_next`).
+///
+/// # Safety
+///
+/// `head` is an initialised `sk_buff_head` that nobody changes meanwhile,
+/// and `skb` is `head` (cast) or an skb on it.
+unsafe fn raw_next(head: *mut b::sk_buff_head, skb: *mut b::sk_buff) -> *mut b::sk_buff {
+    let head = head.cast::<b::sk_buff>();
+    // SAFETY: `skb` is the head or an skb on it; both start with the
+    // `next`/`prev` pair (`struct sk_buff_list`, see `layout.rs`), and only
+    // that pair is read.
+    let next = unsafe { (*skb).__bindgen_anon_1.__bindgen_anon_1.next };
+    if next == head {
+        core::ptr::null_mut()
+    } else {
+        next
+    }
+}
+
+/// The last skb of the list `head`, or null (`skb_peek_tail`).
+///
+/// # Safety
+///
+/// As for [`raw_next`].
+unsafe fn raw_last(head: *mut b::sk_buff_head) -> *mut b::sk_buff {
+    let head = head.cast::<b::sk_buff>();
+    // SAFETY: as in `raw_next`.
+    let prev = unsafe { (*head).__bindgen_anon_1.__bindgen_anon_1.prev };
+    if prev == head {
+        core::ptr::null_mut()
+    } else {
+        prev
+    }
+}
+
+/// A list of packets borrowed from its owner (an [`SkbList`], or a C
+/// caller's `sk_buff_head`): packets can be taken off it.  Packets left on
+/// it stay with the owner.
+///
+/// # Invariants
+///
+/// `head` is an initialised `sk_buff_head` of virtio-vsock packets owned by
+/// the list, exclusively borrowed for `'a`.
+pub struct SkbListMut<'a> {
+    head: NonNull<b::sk_buff_head>,
+    _list: core::marker::PhantomData<&'a mut b::sk_buff_head>,
+}
+
+impl SkbListMut<'_> {
+    /// Borrows a C caller's list.
+    ///
+    /// # Safety
+    ///
+    /// `head` is an initialised `sk_buff_head` owning virtio-vsock packets,
+    /// that nothing else touches for `'a`.
+    pub unsafe fn from_raw<'a>(head: *mut b::sk_buff_head) -> Option<SkbListMut<'a>> {
+        NonNull::new(head).map(|head| SkbListMut {
+            head,
+            _list: core::marker::PhantomData,
+        })
+    }
+
+    /// The first packet.
+    pub fn front(&self) -> Option<&Skb> {
+        let head = self.head.as_ptr();
+        // SAFETY: initialised, exclusively borrowed head (invariant).
+        let p = unsafe { raw_next(head, head.cast()) };
+        // SAFETY: owned by the list, which `&self` borrows.
+        (!p.is_null()).then(|| &*unsafe { Skb::from_raw(p) })
+    }
+
+    /// Removes the first packet.
+    pub fn pop_front(&mut self) -> Option<SkbBox> {
+        // SAFETY: initialised head; the skb leaves the list, so ownership
+        // passes to the caller.
+        unsafe { SkbBox::from_raw(b::vsock_rs_h_skbq_dequeue(self.head.as_ptr())) }
     }
 }
 
@@ -486,8 +649,8 @@ impl<'a> Iterator for SkbIter<'a> {
             return None;
         }
         let cur = self.next;
-        // SAFETY: `cur` is on the list, which is borrowed for `'a`.
-        self.next = unsafe { b::vsock_rs_h_skbq_peek_next(cur, self.list.raw()) };
+        // `cur` is on the list, which is borrowed for `'a`.
+        self.next = self.list.next_of(cur);
         // SAFETY: owned by the list, shared-borrowed for `'a`.
         Some(&*unsafe { Skb::from_raw(cur) })
     }

@@ -14,7 +14,7 @@
 //!   with [`TransportDesc::recv_pkt`].
 
 use super::bindings as b;
-use super::skb::{Skb, SkbBox, SkbQueue};
+use super::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
 use super::sock::VsockSock;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
@@ -170,6 +170,10 @@ pub trait CommonOps {
     fn read_skb(vsk: &VsockSock, actor: ReadActor) -> Result<i32>;
     /// A packet received by transport `t` in namespace `net`.
     fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net);
+    /// Packets received by transport `t`, in order; `pkts` is empty on
+    /// return.  `net` is the senders' namespace, or null to take each
+    /// packet's from the socket that owns it (loopback).
+    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, net: *mut b::net);
     /// Frees the packets of `queue` sent by the socket at address `vsk`;
     /// returns how many were replies.
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32;
@@ -207,7 +211,7 @@ macro_rules! vsock_rs_common_exports {
             use kernel::ffi::{c_int, c_void};
             use $crate::vsock::bindings as b;
             use $crate::vsock::msg::MsgHdr;
-            use $crate::vsock::skb::{Skb, SkbBox, SkbQueue};
+            use $crate::vsock::skb::{Skb, SkbBox, SkbListMut, SkbQueue};
             use $crate::vsock::sock::VsockSock;
             use $crate::vsock::transport::{
                 ret_int, ret_isize, CommonOps, ReadActor, VirtioTransport,
@@ -691,6 +695,25 @@ macro_rules! vsock_rs_common_exports {
 
             /// # Safety
             ///
+            /// Transports call this with their registered descriptor and
+            /// a list of skbs they own, which only this call touches
+            /// meanwhile (the skbs' ownership passes).
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_recv_pkts(
+                t: *mut b::virtio_transport,
+                pkts: *mut b::sk_buff_head,
+                net: *mut b::net,
+            ) {
+                // SAFETY: see above.
+                let t = unsafe { VirtioTransport::from_raw(t) };
+                // SAFETY: see above.
+                if let Some(list) = unsafe { SkbListMut::from_raw(pkts) } {
+                    T::recv_pkts(t, list, net);
+                }
+            }
+
+            /// # Safety
+            ///
             /// `queue` is a live queue whose lock protects it; `vsk`
             /// is only compared.
             #[no_mangle]
@@ -924,6 +947,15 @@ impl<T: TransportOps> TransportDesc<T> {
     pub fn recv_pkt(&self, skb: SkbBox, net: *mut b::net) {
         // SAFETY: our descriptor is registered; the skb's ownership passes.
         unsafe { b::vsock_rs_recv_pkt(self.vt_ptr(), skb.into_raw(), net) };
+    }
+
+    /// Hands received packets to the common module, which may process
+    /// consecutive packets of one connection under one socket lock; `net`
+    /// as in [`CommonOps::recv_pkts`].
+    pub fn recv_pkts(&self, pkts: &mut SkbList, net: *mut b::net) {
+        // SAFETY: our descriptor is registered; the list is exclusively
+        // borrowed for the call and its skbs pass to the common module.
+        unsafe { b::vsock_rs_recv_pkts(self.vt_ptr(), pkts.raw(), net) };
     }
 }
 

@@ -24,7 +24,7 @@ use crate::vsock::bindings as b;
 use crate::vsock::msg::MsgHdr;
 use crate::vsock::proto::credit::Credit;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_BUF_SIZE, SHUTDOWN_RCV, SHUTDOWN_SEND};
-use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbQueue};
+use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
 use crate::vsock::sock::{current_exiting, CloseWork, State, VsockSock};
 use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, ReadActor, VirtioTransport};
@@ -333,6 +333,10 @@ impl CommonOps for Common {
 
     fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net) {
         recv::recv_pkt(t, skb, net);
+    }
+
+    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, net: *mut b::net) {
+        recv::recv_pkts(t, pkts, net);
     }
 
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32 {

@@ -6,7 +6,7 @@
 use super::{Common, Rx, VvSock};
 use crate::vsock::bindings as b;
 use crate::vsock::msg::MsgHdr;
-use crate::vsock::proto::hdr::{SEQ_EOM, SEQ_EOR};
+use crate::vsock::proto::hdr::{Hdr, SEQ_EOM, SEQ_EOR};
 use crate::vsock::proto::rules;
 use crate::vsock::skb::{Skb, SkbBox, SkbList};
 use crate::vsock::sock::VsockSock;
@@ -17,7 +17,7 @@ use kernel::prelude::*;
 fn can_collapse(skb: &Skb) -> bool {
     rules::can_collapse(
         skb.offset(),
-        skb.hdr().flags,
+        skb.hdr_flags(),
         skb.len(),
         b::VRS_MAX_COLLAPSE_LEN,
     )
@@ -100,11 +100,10 @@ fn collapse(rx: &mut Rx, min_to_free: u32) {
                     new_skb = None;
                     break;
                 }
-                let flags = skb.hdr().flags;
-                n.update_hdr(|h| {
-                    h.len = h.len.wrapping_add(src_len);
-                    h.flags |= flags;
-                });
+                let flags = n.hdr_flags() | skb.hdr_flags();
+                n.set_hdr_flags(flags);
+                let len = n.hdr_len().wrapping_add(src_len);
+                n.set_hdr_len(len);
             }
         }
 
@@ -125,25 +124,27 @@ fn collapse(rx: &mut Rx, min_to_free: u32) {
     rx.queue.splice_front(&mut new_queue);
 }
 
-/// Queues a received RW packet for the reader; false when the peer
-/// overran our credit (`virtio_transport_recv_enqueue`).
-pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox) -> bool {
-    let hdr = skb.hdr();
+/// Queues a received RW packet with header `hdr` for the reader; false
+/// when the peer overran our credit (`virtio_transport_recv_enqueue`).
+pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     let len = hdr.len;
     let truesize = b::VRS_SKB_TRUESIZE0;
     let mut rx = vvs.rx.lock();
 
     // Packets are refused once the per-skb overhead exceeds buf_alloc:
     // collapse the queue before that happens, freeing room for this packet
-    // and the next one.
-    let queue_max = vvs.credit.lock().buf_alloc / truesize;
+    // and the next one.  One credit section in the common case.
+    let mut credit = vvs.credit.lock();
+    let queue_max = credit.buf_alloc / truesize;
     let queue_len = rx.queue.len();
     if queue_len >= queue_max {
+        drop(credit);
         collapse(&mut rx, queue_len + 2 - queue_max);
+        credit = vvs.credit.lock();
     }
-
-    let queued = rx.queue.len();
-    if !vvs.credit.lock().rx_enqueue(len, queued, truesize) {
+    let accepted = credit.rx_enqueue(len, rx.queue.len(), truesize);
+    drop(credit);
+    if !accepted {
         return false;
     }
     if hdr.flags & SEQ_EOM != 0 {
@@ -154,19 +155,18 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox) -> bool {
     // buffer for a few bytes; never past a SEQPACKET message boundary and
     // never for non-linear (zerocopy) skbs.
     if let Some(last) = rx.queue.back_mut() {
-        let last_hdr = last.hdr();
+        let last_flags = last.hdr_flags();
         if rules::can_merge_into_tail(
             len,
             skb.len(),
             skb.is_nonlinear(),
             last.tailroom(),
-            last_hdr.flags,
+            last_flags,
         ) && last.append_from(&skb).is_ok()
         {
-            last.update_hdr(|h| {
-                h.flags |= hdr.flags;
-                h.len = h.len.wrapping_add(len);
-            });
+            last.set_hdr_flags(last_flags | hdr.flags);
+            let merged = last.hdr_len().wrapping_add(len);
+            last.set_hdr_len(merged);
             return true;
         }
     }
@@ -202,6 +202,11 @@ pub(super) fn stream_dequeue(
     let mut rx = vvs.rx.lock();
     let mut total = 0usize;
     let mut err = None;
+    // Credit is accounted once for the whole call (the sums are what
+    // upstream's per-skb updates add up to; lock_sock keeps other
+    // dequeuers out meanwhile).
+    let mut read: u32 = 0;
+    let mut freed: u32 = 0;
     while total < len {
         let Some(skb) = rx.queue.front_mut() else {
             break;
@@ -216,16 +221,19 @@ pub(super) fn stream_dequeue(
         // `bytes` is at most the skb's remaining length, a u32.
         let new_off = off.wrapping_add(bytes as u32);
         skb.set_offset(new_off);
-        let mut dequeued = 0;
+        read = read.wrapping_add(bytes as u32);
         if new_off == skb.len() {
-            dequeued = skb.hdr().len;
+            freed = freed.wrapping_add(skb.hdr_len());
             if let Some(done) = rx.queue.pop_front() {
                 done.consume();
             }
         }
-        vvs.credit.lock().rx_dequeue(bytes as u32, dequeued);
     }
-    let update = vvs.credit.lock().needs_credit_update(vsk.rcvlowat());
+    let update = {
+        let mut credit = vvs.credit.lock();
+        credit.rx_dequeue(read, freed);
+        credit.needs_credit_update(vsk.rcvlowat())
+    };
     drop(rx);
 
     if let Some(e) = err {
@@ -253,7 +261,7 @@ pub(super) fn seqpacket_peek(vvs: &VvSock, msg: &mut MsgHdr) -> Result<usize> {
             skb.copy_to_msg(skb.offset(), msg, bytes)?;
         }
         total += skb.len() as usize;
-        let flags = skb.hdr().flags;
+        let flags = skb.hdr_flags();
         if flags & SEQ_EOM != 0 {
             if flags & SEQ_EOR != 0 {
                 msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
@@ -278,8 +286,8 @@ pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr)
         let Some(skb) = rx.queue.pop_front() else {
             break;
         };
-        let hdr = skb.hdr();
-        let pkt_len = hdr.len as usize;
+        let (hdr_len, flags) = (skb.hdr_len(), skb.hdr_flags());
+        let pkt_len = hdr_len as usize;
         if let Ok(n) = dequeued {
             let bytes = user_buf_len.min(pkt_len);
             // After a failed copy, the rest of the message is freed
@@ -296,14 +304,14 @@ pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr)
                 }
             };
         }
-        if hdr.flags & SEQ_EOM != 0 {
+        if flags & SEQ_EOM != 0 {
             msg_ready = true;
             vvs.msg_taken();
-            if hdr.flags & SEQ_EOR != 0 {
+            if flags & SEQ_EOR != 0 {
                 msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
             }
         }
-        vvs.credit.lock().rx_dequeue(hdr.len, hdr.len);
+        vvs.credit.lock().rx_dequeue(hdr_len, hdr_len);
         drop(skb);
     }
     drop(rx);

@@ -33,6 +33,12 @@ fn pkt(data: &[u8], flags: u32) -> Result<SkbBox> {
     Ok(skb)
 }
 
+/// Queues a received packet as `recv_connected` does.
+fn enq(v: &VvSock, skb: SkbBox) -> bool {
+    let h = skb.hdr();
+    rx::enqueue(v, skb, &h)
+}
+
 fn vvs(buf_alloc: u32) -> Result<Pin<KBox<VvSock>>> {
     KBox::pin_init(VvSock::new(buf_alloc, 0)?, GFP_KERNEL)
 }
@@ -54,10 +60,28 @@ mod suite {
     use super::*;
 
     #[test]
+    fn header_fields_match_decoding() -> Result {
+        let mut skb = pkt(&[5; 33], SEQ_EOM)?;
+        assert_eq!(skb.hdr_len(), 33);
+        assert_eq!(skb.hdr_flags(), SEQ_EOM);
+        skb.set_hdr_len(0x0102_0304);
+        skb.set_hdr_flags(0x8000_0003);
+        skb.set_hdr_credit(0xdead_beef, 0x1234_5678);
+        let h = skb.hdr();
+        let mut want = hdr(Op::Rw, 0x0102_0304, 0x8000_0003);
+        want.buf_alloc = 0xdead_beef;
+        want.fwd_cnt = 0x1234_5678;
+        assert_eq!(h, want);
+        assert_eq!(skb.len(), 33);
+        assert!(!skb.is_nonlinear());
+        Ok(())
+    }
+
+    #[test]
     fn small_packets_merge_into_tail() -> Result {
         let v = vvs(262_144)?;
-        assert!(rx::enqueue(&v, pkt(&[1; 100], 0)?));
-        assert!(rx::enqueue(&v, pkt(&[2; 100], 0)?));
+        assert!(enq(&v, pkt(&[1; 100], 0)?));
+        assert!(enq(&v, pkt(&[2; 100], 0)?));
         assert_eq!(v.rx.lock().queue.len(), 1);
         let c = *v.credit.lock();
         assert_eq!((c.rx_bytes, c.buf_used), (200, 200));
@@ -69,8 +93,8 @@ mod suite {
     #[test]
     fn message_boundaries_are_kept() -> Result {
         let v = vvs(262_144)?;
-        assert!(rx::enqueue(&v, pkt(&[1; 10], SEQ_EOM)?));
-        assert!(rx::enqueue(&v, pkt(&[2; 10], 0)?));
+        assert!(enq(&v, pkt(&[1; 10], SEQ_EOM)?));
+        assert!(enq(&v, pkt(&[2; 10], 0)?));
         assert_eq!((v.rx.lock().queue.len(), v.msg_count()), (2, 1));
         Ok(())
     }
@@ -78,8 +102,8 @@ mod suite {
     #[test]
     fn large_packets_are_not_merged() -> Result {
         let v = vvs(262_144)?;
-        assert!(rx::enqueue(&v, pkt(&[1; 200], 0)?));
-        assert!(rx::enqueue(&v, pkt(&[2; 129], 0)?));
+        assert!(enq(&v, pkt(&[1; 200], 0)?));
+        assert!(enq(&v, pkt(&[2; 129], 0)?));
         assert_eq!(v.rx.lock().queue.len(), 2);
         Ok(())
     }
@@ -87,8 +111,8 @@ mod suite {
     #[test]
     fn credit_overrun_is_refused() -> Result {
         let v = vvs(1000)?;
-        assert!(rx::enqueue(&v, pkt(&[0; 800], 0)?));
-        assert!(!rx::enqueue(&v, pkt(&[0; 300], 0)?));
+        assert!(enq(&v, pkt(&[0; 800], 0)?));
+        assert!(!enq(&v, pkt(&[0; 300], 0)?));
         assert_eq!(v.credit.lock().rx_bytes, 800);
         Ok(())
     }
@@ -106,7 +130,7 @@ mod suite {
         for i in 0..n {
             let data = [(i % 251) as u8; 200];
             expect.extend_from_slice(&data, GFP_KERNEL)?;
-            if !rx::enqueue(&v, pkt(&data, 0)?) {
+            if !enq(&v, pkt(&data, 0)?) {
                 break;
             }
         }
@@ -120,7 +144,7 @@ mod suite {
     #[test]
     fn tx_packets_carry_our_credit() -> Result {
         let v = vvs(4096)?;
-        assert!(rx::enqueue(&v, pkt(&[7; 50], 0)?));
+        assert!(enq(&v, pkt(&[7; 50], 0)?));
         v.credit.lock().rx_dequeue(50, 50);
         let mut skb = tx::alloc_pkt(&hdr(Op::CreditUpdate, 0, 0), None, None, false, None, true)?;
         tx::stamp_credit(&v, &mut skb);

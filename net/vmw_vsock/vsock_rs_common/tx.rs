@@ -45,10 +45,7 @@ impl PktInfo<'_> {
 /// Puts our credit into an outgoing header (`virtio_transport_inc_tx_pkt`).
 pub(crate) fn stamp_credit(vvs: &VvSock, skb: &mut Skb) {
     let (buf_alloc, fwd_cnt) = vvs.credit.lock().stamp_tx();
-    skb.update_hdr(|h| {
-        h.buf_alloc = buf_alloc;
-        h.fwd_cnt = fwd_cnt;
-    });
+    skb.set_hdr_credit(buf_alloc, fwd_cnt);
 }
 
 /// Whether the message can go out as zerocopy
@@ -88,13 +85,11 @@ pub(crate) fn alloc_pkt(
                 skb.fill_from_msg(msg, payload_len)?;
             }
             if msg.data_left() == 0 && hdr.ty == SockType::Seqpacket as u16 {
-                let eor = msg.flags() & b::VRS_MSG_EOR != 0;
-                skb.update_hdr(|h| {
-                    h.flags |= SEQ_EOM;
-                    if eor {
-                        h.flags |= SEQ_EOR;
-                    }
-                });
+                let mut flags = hdr.flags | SEQ_EOM;
+                if msg.flags() & b::VRS_MSG_EOR != 0 {
+                    flags |= SEQ_EOR;
+                }
+                skb.set_hdr_flags(flags);
             }
         }
     }
