@@ -60,10 +60,15 @@ vmtest: modules
 # smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
-BENCH_PINGS ?= 2000
+BENCH_PINGS ?= 10000
+# BENCH_IMPLS="c rust alt" ALT_KO_DIR=DIR: also run the Rust modules in DIR
+# (another build, for A/B comparisons of changes).
+BENCH_IMPLS ?= c rust
+ALT_KO_DIR ?=
 bench: deps modules
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
-	@set -e; log=$$(VM_TIMEOUT=7200 tools/testing/vsock-rust/vm.sh \
+	@set -e; log=$$(BENCH_IMPLS="$(BENCH_IMPLS)" ALT_KO_DIR="$(ALT_KO_DIR)" \
+		VM_ENV="BENCH_IMPLS ALT_KO_DIR" VM_TIMEOUT=7200 tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) | tee /dev/stderr | \
 		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \

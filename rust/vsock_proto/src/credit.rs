@@ -128,12 +128,29 @@ impl Credit {
 
     /// Whether a read should be followed by a credit update: something was
     /// consumed since the last advertisement and either less than one maximum
-    /// packet of window is left, or too little data is queued to wake a reader
-    /// waiting for `rcvlowat` bytes.
+    /// packet of window is left, or the reader emptied the queue after
+    /// consuming at least one maximum packet since the last update, or a
+    /// reader waits for `rcvlowat` bytes (`SO_RCVLOWAT` above 1) and fewer
+    /// are queued.
+    ///
+    /// Upstream sends one whenever the queue runs empty with the default
+    /// `SO_RCVLOWAT` of 1, that is after nearly every read of a reader that
+    /// keeps up: one extra packet per data packet, and for request/response
+    /// traffic an extra packet before every response.  Liveness does not
+    /// need it: the sender's view of our free space is `free_space` minus
+    /// what it has in flight, so if it runs out, the in-flight bytes arrive,
+    /// the reader consumes them and `free_space` drops below one packet,
+    /// which sends the update (`credit_flow_never_stalls` checks this).  The
+    /// update on an emptied queue after 64 KiB keeps a streaming sender's
+    /// window open without waiting for that.
     pub fn needs_credit_update(&self, rcvlowat: u32) -> bool {
         let delta = self.fwd_cnt.wrapping_sub(self.last_fwd_cnt);
         let free_space = self.buf_alloc.wrapping_sub(delta);
-        delta != 0 && (free_space < MAX_PKT_BUF_SIZE || self.rx_bytes < rcvlowat)
+        let drained = self.rx_bytes == 0 && delta >= MAX_PKT_BUF_SIZE;
+        delta != 0
+            && (free_space < MAX_PKT_BUF_SIZE
+                || drained
+                || (rcvlowat > 1 && self.rx_bytes < rcvlowat))
     }
 
     /// Sets our buffer size from `SO_VM_SOCKETS_BUFFER_SIZE`, clamped as
@@ -214,12 +231,24 @@ mod tests {
         assert!(!c.needs_credit_update(1));
         assert!(c.rx_enqueue(100, 0, 0));
         c.rx_dequeue(100, 100);
-        // Plenty of window left, nothing queued below rcvlowat 1: 0 < 1.
-        assert!(c.needs_credit_update(1));
-        assert!(!c.needs_credit_update(0));
-        c.stamp_tx();
+        // Plenty of window left, little consumed, default rcvlowat: none.
         assert!(!c.needs_credit_update(1));
-        // Consume until less than 64 KiB of window is left.
+        assert!(!c.needs_credit_update(0));
+        // A reader waiting for 200 bytes with none queued: update.
+        assert!(c.needs_credit_update(200));
+        c.stamp_tx();
+        assert!(!c.needs_credit_update(200));
+        // The queue emptied after 64 KiB were consumed: update.
+        assert!(c.rx_enqueue(64 * 1024, 0, 0));
+        c.rx_dequeue(64 * 1024 - 1, 64 * 1024 - 1);
+        assert!(!c.needs_credit_update(1));
+        c.rx_dequeue(1, 1);
+        assert!(c.needs_credit_update(1));
+        c.stamp_tx();
+        // Still queued data: only the low-window rule applies.
+        // Consume until less than 64 KiB of window is left, keeping one
+        // byte queued.
+        assert!(c.rx_enqueue(1, 0, 0));
         for _ in 0..4 {
             assert!(c.rx_enqueue(48 * 1024, 0, 0));
             c.rx_dequeue(48 * 1024, 48 * 1024);
@@ -309,6 +338,49 @@ mod tests {
                     prop_assert_eq!(c.has_space(), 0);
                 }
                 prop_assert_eq!(c.bytes_unsent, 0);
+            }
+        }
+
+        /// A sender and a reader that follow the credit rules always finish
+        /// a transfer, whatever the buffer size, SO_RCVLOWAT and read sizes:
+        /// the reader's credit updates never leave both sides waiting.
+        #[test]
+        fn credit_flow_never_stalls(buf in 1u32..600_000, lowat_pct in 0u32..=100,
+                                    total in 1u64..3_000_000, chunk in 1u32..200_000,
+                                    reads in proptest::collection::vec(1u32..300_000, 1..50)) {
+            let mut rx = Credit::new(buf);
+            let mut tx = Credit::new(buf);
+            tx.update_peer(buf, 0);
+            // SO_RCVLOWAT is at most the buffer size (vsock_set_rcvlowat).
+            let lowat = (u64::from(buf) * u64::from(lowat_pct) / 100).max(1) as u32;
+            let (mut sent, mut received) = (0u64, 0u64);
+            let mut step = 0usize;
+            while received < total {
+                step += 1;
+                prop_assert!(step < 1_000_000, "no progress");
+                // The sender sends what its credit allows; packets arrive at
+                // once.
+                let want = (total - sent).min(u64::from(chunk)) as u32;
+                let n = tx.get_credit(want);
+                if n > 0 {
+                    tx.sent(n);
+                    prop_assert!(rx.rx_enqueue(n, 0, 0));
+                    sent += u64::from(n);
+                }
+                // The reader wakes once SO_RCVLOWAT bytes (or the rest of the
+                // transfer) are queued, and reads some of them.
+                let target = u64::from(lowat).min(total - received);
+                if u64::from(rx.rx_bytes) >= target && rx.rx_bytes > 0 {
+                    let r = rx.rx_bytes.min(reads[step % reads.len()].max(target as u32));
+                    rx.rx_dequeue(r, r);
+                    received += u64::from(r);
+                    if rx.needs_credit_update(lowat) {
+                        let (b, f) = rx.stamp_tx();
+                        tx.update_peer(b, f);
+                    }
+                } else if n == 0 {
+                    prop_assert!(false, "both sides wait: sent {} received {}", sent, received);
+                }
             }
         }
 

@@ -66,11 +66,17 @@ unload_mods() {
 	done
 }
 
-# load_impl c|rust: load one implementation of the loopback stack.
+# load_impl c|rust|alt: load one implementation of the loopback stack (alt:
+# the Rust modules in ALT_KO_DIR, another build to compare with).
 load_impl() {
 	case "$1" in
 	c) load_mods "${C_MODS[@]}" ;;
 	rust) load_mods "${RUST_MODS[@]}" ;;
+	alt) # Another build of the Rust modules, for A/B comparisons.
+		local m
+		for m in "${RUST_MODS[@]}"; do
+			insmod "${ALT_KO_DIR:?ALT_KO_DIR not set}/$(basename "$m").ko" || return 1
+		done ;;
 	*) echo "unknown implementation '$1'" >&2; return 1 ;;
 	esac
 }
@@ -78,7 +84,7 @@ load_impl() {
 unload_impl() {
 	case "$1" in
 	c) unload_mods "${C_MODS[@]}" ;;
-	rust) unload_mods "${RUST_MODS[@]}" ;;
+	rust|alt) unload_mods "${RUST_MODS[@]}" ;;
 	esac
 }
 

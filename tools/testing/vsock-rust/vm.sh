@@ -13,6 +13,7 @@
 #
 # Environment: VM_TIMEOUT (default 900), VM_MEMORY (2G), VM_CPUS (2),
 # VM_KVM=1 to use /dev/kvm (off by default: it is much slower here than TCG),
+# VM_ICOUNT=SHIFT for deterministic instruction-counted time (see below),
 # VM_SHOW=1 to print the suite's output, VM_ENV="NAME ..." to pass
 # those variables to the suite.
 set -euo pipefail
@@ -34,6 +35,13 @@ console=$out/console.log
 accel=(--disable-kvm)
 if [ "${VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
 	accel=()
+fi
+# VM_ICOUNT=SHIFT: TCG with instruction counting (one host thread for all
+# vCPUs, guest time advances SHIFT ns per instruction and jumps over idle
+# periods), so timings count guest instructions and do not depend on the
+# load of the host.
+if [ -n "${VM_ICOUNT:-}" ]; then
+	accel+=(--qemu-opts="-icount shift=${VM_ICOUNT},sleep=off")
 fi
 
 args=$(printf '%q ' "$@")

@@ -50,6 +50,16 @@ def main():
         })
         print(f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
               f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
+    # An "alt" build (A/B runs of two Rust builds): its ratio to C too.
+    if any("alt" in by_impl for by_impl in data.values()):
+        print(f"{'case':<16} {'metric':<10} {'alt median':>10} {'alt/C':>7} {'alt/Rust':>8}")
+        for (case, metric), by_impl in data.items():
+            alt = by_impl.get("alt", [])
+            if alt and by_impl.get("c") and by_impl.get("rust"):
+                ma = statistics.median(alt)
+                print(f"{case:<16} {metric:<10} {ma:>10.3f} "
+                      f"{ma / statistics.median(by_impl['c']):>7.3f} "
+                      f"{ma / statistics.median(by_impl['rust']):>8.3f}")
     print("spread: (max - min) / median across rounds; ratios from this one run only")
 
     json.dump({"runs": rows, "summary": summary}, open(run / "bench.json", "w"), indent=1)

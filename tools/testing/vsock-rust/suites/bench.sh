@@ -2,13 +2,19 @@
 # Benchmark C against Rust over loopback in one VM, in alternating rounds
 # (load one implementation, run every case, unload, load the other).
 # Arguments: ROUNDS (5), BYTES per throughput run (1G), PINGS per latency
-# run (2000).  Every measurement goes to $OUT/bench.csv as
+# run (10000).  Senders run on CPU 0 and receivers on CPU 1 (the loopback
+# worker runs on the sender's CPU), so that both implementations see the
+# same placement in every round; the scheduler's choices were the largest
+# source of spread.  Every measurement goes to $OUT/bench.csv as
 # "round,impl,case,metric,value"; tools/testing/vsock-rust/bench/report.py
 # turns it into the table, JSON and plot.
 rounds=${1:-5}
 bytes=${2:-1G}
-pings=${3:-2000}
+pings=${3:-10000}
 perf=$TOOLS/vsock_perf
+ncpu=$(nproc)
+on_tx() { if [ "$ncpu" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
+on_rx() { if [ "$ncpu" -ge 2 ]; then taskset -c 1 "$@"; else "$@"; fi; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
 csv=$OUT/bench.csv
 echo "round,impl,case,metric,value" >"$csv"
@@ -38,10 +44,10 @@ now() { date +%s.%N; }
 # throughput IMPL ROUND BUF: one vsock_perf run, receiver's rate.
 throughput() {
 	local impl=$1 r=$2 buf=$3 port=20000 rate
-	"$perf" --port $port --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
+	on_rx "$perf" --port $port --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
 	local rx=$!
 	sleep 0.3
-	"$perf" --sender 1 --port $port --bytes "$total" --buf-size "$buf" >"$OUT/perf-tx.log" 2>&1
+	on_tx "$perf" --sender 1 --port $port --bytes "$total" --buf-size "$buf" >"$OUT/perf-tx.log" 2>&1
 	wait $rx
 	rate=$(sed -nE 's/^rx performance: ([0-9.]+) Gbits\/s/\1/p' "$OUT/perf-rx.log")
 	echo "$r,$impl,tput-$buf,gbps,${rate:?no rate in $(cat "$OUT/perf-rx.log")}" >>"$csv"
@@ -50,9 +56,9 @@ throughput() {
 # latency IMPL ROUND SIZE: median and p99 round trip.
 latency() {
 	local impl=$1 r=$2 size=$3 port=20100 line
-	"$pingpong" server $port &
+	on_rx "$pingpong" server $port &
 	local srv=$!
-	line=$("$pingpong" client 1 $port "$size" "$pings")
+	line=$(on_tx "$pingpong" client 1 $port "$size" "$pings")
 	kill $srv; wait $srv 2>/dev/null || true
 	echo "$r,$impl,lat-$size,median_us,$(sed -E 's/.*median_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
 	echo "$r,$impl,lat-$size,p99_us,$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
@@ -63,13 +69,13 @@ latency() {
 streams() {
 	local impl=$1 r=$2 n=$3 i t0 t1 rxs=() txs=()
 	for i in $(seq 0 $((n - 1))); do
-		"$perf" --port $((20200 + i)) --buf-size 64K >"$OUT/perf-rx-$i.log" 2>&1 &
+		on_rx "$perf" --port $((20200 + i)) --buf-size 64K >"$OUT/perf-rx-$i.log" 2>&1 &
 		rxs+=($!)
 	done
 	sleep 0.5
 	t0=$(now)
 	for i in $(seq 0 $((n - 1))); do
-		"$perf" --sender 1 --port $((20200 + i)) --bytes $((total / n)) --buf-size 64K \
+		on_tx "$perf" --sender 1 --port $((20200 + i)) --bytes $((total / n)) --buf-size 64K \
 			>"$OUT/perf-tx-$i.log" 2>&1 &
 		txs+=($!)
 	done
@@ -81,7 +87,9 @@ streams() {
 
 for r in $(seq "$rounds"); do
 	# Alternate which implementation goes first.
-	if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
+	# BENCH_IMPLS="c rust alt" compares three (alt: see load_impl).
+	order=${BENCH_IMPLS:-c rust}
+	if [ $((r % 2)) = 0 ]; then order=$(tr ' ' '\n' <<<"$order" | tac | tr '\n' ' '); fi
 	for impl in $order; do
 		load_impl "$impl"
 		echo "round $r: $impl ($(transports))"

@@ -10,6 +10,8 @@ size=${3:-64}
 pings=${4:-2000}
 impls=${5:-c rust}
 perf=$TOOLS/vsock_perf
+# The placement of bench.sh: senders on CPU 0, receivers on CPU 1.
+on_rx() { taskset -c 1 "$@"; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
 command -v perf >/dev/null || { echo "perf not found (linux-perf)"; exit 1; }
 echo 0 >/proc/sys/kernel/kptr_restrict
@@ -29,10 +31,10 @@ to_bytes() {
 }
 
 report() { # NAME: flat profile of $OUT/NAME.data
-	perf report -i "$data/$1.data" --stdio --sort sym --percent-limit 0.4 \
+	perf report -i "$data/$1.data" --stdio --sort sym -n --percent-limit 0.3 \
 		--kallsyms /proc/kallsyms 2>/dev/null | grep -v '^$' >"$OUT/$1.txt"
 	echo "=== $1"
-	grep -v '^#' "$OUT/$1.txt" | head -45
+	grep -v '^#' "$OUT/$1.txt" | head -70
 	# PROFILE_CALLERS="sym ...": who calls these (kernel call chains).
 	local sym
 	for sym in ${PROFILE_CALLERS:-}; do
@@ -45,21 +47,21 @@ report() { # NAME: flat profile of $OUT/NAME.data
 
 for impl in $impls; do
 	load_impl "$impl"
-	"$perf" --port 20000 --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
+	on_rx "$perf" --port 20000 --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
 	rx=$!
 	sleep 0.3
 	perf record -a -F 4000 ${PROFILE_CALLERS:+-g} -o "$data/$impl-tput.data" -- \
-		"$perf" --sender 1 --port 20000 --bytes "$(to_bytes "$bytes")" --buf-size "$buf" \
+		taskset -c 0 "$perf" --sender 1 --port 20000 --bytes "$(to_bytes "$bytes")" --buf-size "$buf" \
 		>"$OUT/perf-tx.log" 2>"$OUT/$impl-record.log"
 	wait $rx
 	grep -h "performance" "$OUT/perf-rx.log"
 	report "$impl-tput"
 
-	"$pingpong" server 20100 &
+	on_rx "$pingpong" server 20100 &
 	srv=$!
 	sleep 0.2
 	perf record -a -F 4000 ${PROFILE_CALLERS:+-g} -o "$data/$impl-lat.data" -- \
-		"$pingpong" client 1 20100 "$size" "$pings" 2>>"$OUT/$impl-record.log"
+		taskset -c 0 "$pingpong" client 1 20100 "$size" "$pings" 2>>"$OUT/$impl-record.log"
 	kill $srv; wait $srv 2>/dev/null || true
 	report "$impl-lat"
 	unload_impl "$impl"
