@@ -30,6 +30,12 @@ macro_rules! assert_offset {
 // queue head's sit at the same offsets (0 and 8), as `skb_peek` assumes.
 const _: () = assert!(b::OFFSETOF_SK_BUFF_NEXT == 0 && b::OFFSETOF_SK_BUFF_HEAD_NEXT == 0);
 const _: () = assert!(b::OFFSETOF_SK_BUFF_PREV == b::OFFSETOF_SK_BUFF_HEAD_PREV);
+// `sk_net` is `__sk_common.skc_net`, a bare pointer with CONFIG_NET_NS.
+const _: () = assert!(
+    offset_of!(b::sock, __sk_common) + offset_of!(b::sock_common, skc_net)
+        == b::OFFSETOF_SOCK_SK_NET
+);
+const _: () = assert!(size_of::<b::possible_net_t>() == size_of::<*mut b::net>());
 // `virtio_vsock_skb_cb` lives in `skb->cb`.
 const _: () = assert!(b::SIZEOF_VIRTIO_VSOCK_SKB_CB <= 48);
 
@@ -59,6 +65,10 @@ assert_offset! {
     sock.sk_receive_queue == OFFSETOF_SOCK_SK_RECEIVE_QUEUE;
     sock.sk_rcvlowat == OFFSETOF_SOCK_SK_RCVLOWAT;
     sock.sk_socket == OFFSETOF_SOCK_SK_SOCKET;
+    sock.sk_data_ready == OFFSETOF_SOCK_SK_DATA_READY;
+    sock.sk_write_space == OFFSETOF_SOCK_SK_WRITE_SPACE;
+    sock.sk_state_change == OFFSETOF_SOCK_SK_STATE_CHANGE;
+    msghdr.msg_flags == OFFSETOF_MSGHDR_MSG_FLAGS;
     sk_buff.len == OFFSETOF_SK_BUFF_LEN;
     sk_buff.data == OFFSETOF_SK_BUFF_DATA;
     sk_buff.cb == OFFSETOF_SK_BUFF_CB;

@@ -43,13 +43,13 @@ impl MsgHdr {
     /// `msg_flags`.
     pub fn flags(&self) -> i32 {
         // SAFETY: live header (invariant).
-        unsafe { b::vsock_rs_h_msg_flags(self.as_ptr()) }
+        unsafe { (*self.as_ptr()).msg_flags as i32 }
     }
 
     /// Sets `msg_flags`.
     pub fn set_flags(&mut self, flags: i32) {
         // SAFETY: live header (invariant), exclusively borrowed.
-        unsafe { b::vsock_rs_h_msg_set_flags(self.as_ptr(), flags) };
+        unsafe { (*self.as_ptr()).msg_flags = flags as u32 };
     }
 
     /// For MSG_ZEROCOPY: whether the whole iterator (untouched so far, at

@@ -13,6 +13,9 @@
 use super::bindings as b;
 use super::msg::MsgHdr;
 use super::proto::hdr::{Hdr, HDR_LEN};
+
+// The wire header and its binding have the same size.
+const _: () = assert!(core::mem::size_of::<b::virtio_vsock_hdr>() == HDR_LEN);
 use super::sock::VsockSock;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -69,22 +72,40 @@ impl Skb {
 
     /// The packet header, decoded.
     pub fn hdr(&self) -> Hdr {
-        let mut raw = [0u8; HDR_LEN];
-        // SAFETY: the head holds a `virtio_vsock_hdr` of `HDR_LEN` bytes
-        // (type invariant); `raw` is a distinct local buffer.
-        unsafe {
-            core::ptr::copy_nonoverlapping(self.hdr_ptr().cast::<u8>(), raw.as_mut_ptr(), HDR_LEN)
-        };
-        // A 44-byte buffer always decodes.
-        Hdr::decode(&raw).unwrap_or_default()
+        // SAFETY: the head holds a `virtio_vsock_hdr` (type invariant); it
+        // is packed, so it is read unaligned.
+        let h = unsafe { self.hdr_ptr().read_unaligned() };
+        Hdr {
+            src_cid: u64::from_le(h.src_cid),
+            dst_cid: u64::from_le(h.dst_cid),
+            src_port: u32::from_le(h.src_port),
+            dst_port: u32::from_le(h.dst_port),
+            len: u32::from_le(h.len),
+            ty: u16::from_le(h.type_),
+            op: u16::from_le(h.op),
+            flags: u32::from_le(h.flags),
+            buf_alloc: u32::from_le(h.buf_alloc),
+            fwd_cnt: u32::from_le(h.fwd_cnt),
+        }
     }
 
     /// Replaces the packet header.
     pub fn set_hdr(&mut self, hdr: &Hdr) {
-        let raw = hdr.encode();
+        let h = b::virtio_vsock_hdr {
+            src_cid: hdr.src_cid.to_le(),
+            dst_cid: hdr.dst_cid.to_le(),
+            src_port: hdr.src_port.to_le(),
+            dst_port: hdr.dst_port.to_le(),
+            len: hdr.len.to_le(),
+            type_: hdr.ty.to_le(),
+            op: hdr.op.to_le(),
+            flags: hdr.flags.to_le(),
+            buf_alloc: hdr.buf_alloc.to_le(),
+            fwd_cnt: hdr.fwd_cnt.to_le(),
+        };
         // SAFETY: the head holds `HDR_LEN` writable bytes for the header
         // (type invariant), and `&mut self` gives exclusive access.
-        unsafe { core::ptr::copy_nonoverlapping(raw.as_ptr(), self.hdr_ptr().cast(), HDR_LEN) };
+        unsafe { self.hdr_ptr().write_unaligned(h) };
     }
 
     /// Updates the header in place.

@@ -172,20 +172,32 @@ impl VsockSock {
 
     /// `sk->sk_state_change(sk)`.
     pub fn state_change(&self) {
-        // SAFETY: live socket with its callbacks set by the core.
-        unsafe { b::vsock_rs_h_sk_state_change(self.sk()) };
+        let sk = self.sk();
+        // SAFETY: live socket; the core sets its callbacks at creation.
+        if let Some(f) = unsafe { (*sk).sk_state_change } {
+            // SAFETY: the socket's own callback, called as the core does.
+            unsafe { f(sk) };
+        }
     }
 
     /// `sk->sk_write_space(sk)`.
     pub fn write_space(&self) {
-        // SAFETY: live socket with its callbacks set by the core.
-        unsafe { b::vsock_rs_h_sk_write_space(self.sk()) };
+        let sk = self.sk();
+        // SAFETY: live socket; the core sets its callbacks at creation.
+        if let Some(f) = unsafe { (*sk).sk_write_space } {
+            // SAFETY: the socket's own callback, called as the core does.
+            unsafe { f(sk) };
+        }
     }
 
     /// `sk->sk_data_ready(sk)`.
     pub fn data_ready_raw(&self) {
-        // SAFETY: live socket with its callbacks set by the core.
-        unsafe { b::vsock_rs_h_sk_data_ready(self.sk()) };
+        let sk = self.sk();
+        // SAFETY: live socket; the core sets its callbacks at creation.
+        if let Some(f) = unsafe { (*sk).sk_data_ready } {
+            // SAFETY: the socket's own callback, called as the core does.
+            unsafe { f(sk) };
+        }
     }
 
     /// `vsock_data_ready()`: wakes readers once `SO_RCVLOWAT` is reached.
@@ -227,8 +239,10 @@ impl VsockSock {
 
     /// The socket's network namespace.
     pub fn net(&self) -> *mut b::net {
+        // `sock_net()`: `read_pnet(&sk->sk_net)`, a plain pointer with
+        // CONFIG_NET_NS (required by the kernel config).
         // SAFETY: live socket; the netns outlives it.
-        unsafe { b::vsock_rs_h_sock_net(self.sk()) }
+        unsafe { (*self.sk()).__sk_common.skc_net.net }
     }
 
     /// Whether the socket's netns is in global vsock mode.
@@ -336,14 +350,14 @@ impl VsockSock {
     /// Locks the socket (`lock_sock`).
     pub fn lock(&self) -> SockGuard<'_> {
         // SAFETY: live socket.
-        unsafe { b::vsock_rs_h_lock_sock(self.sk(), 0) };
+        unsafe { b::lock_sock_nested(self.sk(), 0) };
         SockGuard(self)
     }
 
     /// Locks a child socket under its locked listener.
     pub fn lock_nested(&self) -> SockGuard<'_> {
         // SAFETY: live socket.
-        unsafe { b::vsock_rs_h_lock_sock(self.sk(), b::VRS_SINGLE_DEPTH_NESTING) };
+        unsafe { b::lock_sock_nested(self.sk(), b::VRS_SINGLE_DEPTH_NESTING as i32) };
         SockGuard(self)
     }
 

@@ -48,6 +48,17 @@ pub(crate) fn stamp_credit(vvs: &VvSock, skb: &mut Skb) {
     skb.set_hdr_credit(buf_alloc, fwd_cnt);
 }
 
+/// Takes back a stamp that no packet carried: the peer has not seen those
+/// counters, so a later read must still find a credit update due.
+fn unstamp(vvs: &VvSock, stamp: Option<((u32, u32), u32)>) {
+    if let Some(((_, fwd_cnt), last)) = stamp {
+        let mut credit = vvs.credit.lock();
+        if credit.last_fwd_cnt == fwd_cnt {
+            credit.last_fwd_cnt = last;
+        }
+    }
+}
+
 /// Whether the message can go out as zerocopy
 /// (`virtio_transport_can_zcopy`).
 fn can_zcopy(t: &VirtioTransport, msg: &MsgHdr, pkt_len: u32) -> bool {
@@ -110,10 +121,20 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
     let dst = info.remote.unwrap_or_else(|| vsk.remote_addr());
     let net = vsk.net();
 
-    // We may get less credit than asked for.
-    let pkt_len = vvs.credit.lock().get_credit(info.pkt_len);
+    // We may get less credit than asked for.  Our own counters go into the
+    // first packet's header from the same section: they only change under
+    // the socket lock, which we hold, so they are what a later stamp would
+    // read.
+    let (pkt_len, first_stamp) = {
+        let mut credit = vvs.credit.lock();
+        let last = credit.last_fwd_cnt;
+        let n = credit.get_credit(info.pkt_len);
+        (n, (credit.stamp_tx(), last))
+    };
+    let mut first_stamp = Some(first_stamp);
     // Never send an empty RW packet.
     if pkt_len == 0 && info.op == Op::Rw {
+        unstamp(vvs, first_stamp);
         return Ok(0);
     }
 
@@ -138,6 +159,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
                 Ok(u) => uarg = Some(u),
                 Err(e) => {
                     vvs.credit.lock().put_credit(pkt_len);
+                    unstamp(vvs, first_stamp);
                     return Err(e);
                 }
             }
@@ -171,10 +193,14 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
             Ok(skb) => skb,
             Err(_) => {
                 ret = Err(ENOMEM);
+                unstamp(vvs, first_stamp.take());
                 break;
             }
         };
-        stamp_credit(vvs, &mut skb);
+        match first_stamp.take() {
+            Some(((buf_alloc, fwd_cnt), _)) => skb.set_hdr_credit(buf_alloc, fwd_cnt),
+            None => stamp_credit(vvs, &mut skb),
+        }
         match t.send_pkt(skb, net) {
             Err(e) => {
                 ret = Err(e);

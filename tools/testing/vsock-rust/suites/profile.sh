@@ -47,6 +47,17 @@ report() { # NAME: flat profile of $OUT/NAME.data
 
 for impl in $impls; do
 	load_impl "$impl"
+	# Scheduler events of one throughput run.
+	on_rx "$perf" --port 20000 --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
+	rx=$!
+	sleep 0.3
+	perf stat -a -e context-switches,cpu-migrations,task-clock -o "$OUT/$impl-stat.txt" -- \
+		taskset -c 0 "$perf" --sender 1 --port 20000 --bytes "$(to_bytes "$bytes")" \
+		--buf-size "$buf" >/dev/null 2>&1
+	wait $rx
+	echo "=== $impl-stat: $(grep -h performance "$OUT/perf-rx.log")"
+	grep -E "context-switches|cpu-migrations|task-clock|elapsed" "$OUT/$impl-stat.txt"
+
 	on_rx "$perf" --port 20000 --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
 	rx=$!
 	sleep 0.3
