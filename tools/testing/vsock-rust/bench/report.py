@@ -60,9 +60,12 @@ def main():
                 print(f"{case:<16} {metric:<10} {ma:>10.3f} "
                       f"{ma / statistics.median(by_impl['c']):>7.3f} "
                       f"{ma / statistics.median(by_impl['rust']):>8.3f}")
+    clock_file = run / "bench.clock"
+    clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
+    print(f"clock: {clock} (icount: guest time counts guest instructions)")
     print("spread: (max - min) / median across rounds; ratios from this one run only")
 
-    json.dump({"runs": rows, "summary": summary}, open(run / "bench.json", "w"), indent=1)
+    json.dump({"clock": clock, "runs": rows, "summary": summary}, open(run / "bench.json", "w"), indent=1)
 
     try:
         import matplotlib

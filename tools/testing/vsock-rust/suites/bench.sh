@@ -18,6 +18,7 @@ on_rx() { if [ "$ncpu" -ge 2 ]; then taskset -c 1 "$@"; else "$@"; fi; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
 csv=$OUT/bench.csv
 echo "round,impl,case,metric,value" >"$csv"
+echo "${BENCH_CLOCK:-wall}" >"$OUT/bench.clock"
 
 to_bytes() {
 	local v=$1
