@@ -83,9 +83,11 @@ bench: deps modules
 # Flat perf profiles of the loopback path, C and Rust (PROFILE_ARGS: buffer
 # size, bytes, ping size, pings, implementations; see suites/profile.sh).
 PROFILE_ARGS ?=
+PROFILE_FREQ ?= 4000
 profile: modules
 	@echo "profile: PROFILE_ARGS=$(PROFILE_ARGS) PROFILE_CALLERS=$(PROFILE_CALLERS)"
-	@PROFILE_CALLERS="$(PROFILE_CALLERS)" VM_ENV=PROFILE_CALLERS VM_SHOW=1 VM_TIMEOUT=1800 tools/testing/vsock-rust/vm.sh \
+	@PROFILE_CALLERS="$(PROFILE_CALLERS)" PROFILE_FREQ="$(PROFILE_FREQ)" \
+		VM_ENV="PROFILE_CALLERS PROFILE_FREQ" VM_SHOW=1 VM_TIMEOUT=1800 tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" profile $(PROFILE_ARGS)
 
 cargo-test:

@@ -61,7 +61,7 @@ for impl in $impls; do
 	on_rx "$perf" --port 20000 --buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
 	rx=$!
 	sleep 0.3
-	perf record -a -F 4000 ${PROFILE_CALLERS:+-g} -o "$data/$impl-tput.data" -- \
+	perf record -a -F "${PROFILE_FREQ:-4000}" ${PROFILE_CALLERS:+-g} -o "$data/$impl-tput.data" -- \
 		taskset -c 0 "$perf" --sender 1 --port 20000 --bytes "$(to_bytes "$bytes")" --buf-size "$buf" \
 		>"$OUT/perf-tx.log" 2>"$OUT/$impl-record.log"
 	wait $rx
@@ -71,7 +71,7 @@ for impl in $impls; do
 	on_rx "$pingpong" server 20100 &
 	srv=$!
 	sleep 0.2
-	perf record -a -F 4000 ${PROFILE_CALLERS:+-g} -o "$data/$impl-lat.data" -- \
+	perf record -a -F "${PROFILE_FREQ:-4000}" ${PROFILE_CALLERS:+-g} -o "$data/$impl-lat.data" -- \
 		taskset -c 0 "$pingpong" client 1 20100 "$size" "$pings" 2>>"$OUT/$impl-record.log"
 	kill $srv; wait $srv 2>/dev/null || true
 	report "$impl-lat"
