@@ -286,13 +286,7 @@ impl Skb {
         let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
         // SAFETY: `src` is linear, so `data` holds `len` bytes; `dst` has
         // `len` fresh bytes; the two skbs are distinct.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                src.data(),
-                dst.cast::<u8>(),
-                len as usize,
-            )
-        };
+        unsafe { core::ptr::copy_nonoverlapping(src.data(), dst.cast::<u8>(), len as usize) };
         Ok(())
     }
 

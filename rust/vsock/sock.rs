@@ -357,7 +357,7 @@ impl VsockSock {
     /// Locks a child socket under its locked listener.
     pub fn lock_nested(&self) -> SockGuard<'_> {
         // SAFETY: live socket.
-        unsafe { b::lock_sock_nested(self.sk(), b::VRS_SINGLE_DEPTH_NESTING as i32) };
+        unsafe { b::lock_sock_nested(self.sk(), b::VRS_SINGLE_DEPTH_NESTING) };
         SockGuard(self)
     }
 
