@@ -12,6 +12,7 @@
 #   make vmtest SUITE=loopback IMPL=c|rust
 #   make CLIPPY=1              build with clippy
 #   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
+#   make profile | switches     perf profiles, context switches per packet (C, Rust)
 #   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
 
@@ -29,7 +30,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest bench profile cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -82,13 +83,27 @@ bench: deps modules
 
 # Flat perf profiles of the loopback path, C and Rust (PROFILE_ARGS: buffer
 # size, bytes, ping size, pings, implementations; see suites/profile.sh).
+# PROFILE_SORT: perf report's --sort keys (e.g. cpu,sym), PROFILE_LIMIT its
+# --percent-limit.
 PROFILE_ARGS ?=
 PROFILE_FREQ ?= 4000
+PROFILE_SORT ?= sym
+PROFILE_LIMIT ?= 0.3
 profile: modules
 	@echo "profile: PROFILE_ARGS=$(PROFILE_ARGS) PROFILE_CALLERS=$(PROFILE_CALLERS)"
 	@PROFILE_CALLERS="$(PROFILE_CALLERS)" PROFILE_FREQ="$(PROFILE_FREQ)" \
-		VM_ENV="PROFILE_CALLERS PROFILE_FREQ" VM_SHOW=1 VM_TIMEOUT=1800 tools/testing/vsock-rust/vm.sh \
+		PROFILE_SORT="$(PROFILE_SORT)" PROFILE_LIMIT="$(PROFILE_LIMIT)" \
+		VM_ENV="PROFILE_CALLERS PROFILE_FREQ PROFILE_SORT PROFILE_LIMIT ALT_KO_DIR" VM_SHOW=1 VM_TIMEOUT=1800 tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" profile $(PROFILE_ARGS)
+
+# Context switches and CPU time per packet of throughput runs, C and Rust
+# (SWITCHES_ARGS: buffer size, bytes, rounds, implementations; see
+# suites/switches.sh).  Instruction-counted clock.
+SWITCHES_ARGS ?= 4K 1G 2
+switches: modules
+	@ALT_KO_DIR="$(ALT_KO_DIR)" VM_ENV="ALT_KO_DIR" VM_ICOUNT=0 VM_SHOW=1 VM_TIMEOUT=1800 \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		switches $(SWITCHES_ARGS)
 
 cargo-test:
 	cd rust/vsock_proto && cargo test

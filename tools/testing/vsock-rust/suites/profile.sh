@@ -31,7 +31,7 @@ to_bytes() {
 }
 
 report() { # NAME: flat profile of $OUT/NAME.data
-	perf report -i "$data/$1.data" --stdio --sort sym -n --percent-limit 0.3 \
+	perf report -i "$data/$1.data" --stdio --sort "${PROFILE_SORT:-sym}" -n --percent-limit "${PROFILE_LIMIT:-0.3}" \
 		--kallsyms /proc/kallsyms 2>/dev/null | grep -v '^$' >"$OUT/$1.txt"
 	echo "=== $1"
 	grep -v '^#' "$OUT/$1.txt" | head -70
