@@ -78,6 +78,7 @@ int vsock_rs_purge_skbs(void *vsk, struct sk_buff_head *list);
 void vsock_rs_consume_skb_sent(struct sk_buff *skb, bool consume);
 void vsock_rs_deliver_tap_pkt(struct sk_buff *skb);
 void vsock_rs_inc_tx_pkt(struct vsock_sock *vsk, struct sk_buff *skb);
+int vsock_rs_steer_cpu(const struct sk_buff *skb);
 
 /* --- C shims (rust/helpers/vsock_rs_helpers.c, in vsock_rs_common) --- */
 struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear);
@@ -139,5 +140,7 @@ void vsock_rs_h_init_work(struct work_struct *work,
 			  void (*fn)(struct work_struct *));
 bool vsock_rs_h_queue_work(struct workqueue_struct *wq,
 			   struct work_struct *work);
+bool vsock_rs_h_queue_work_on(int cpu, struct workqueue_struct *wq,
+			      struct work_struct *work);
 
 #endif /* _NET_VSOCK_RS_H */

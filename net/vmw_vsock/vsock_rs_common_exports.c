@@ -45,3 +45,4 @@ EXPORT_SYMBOL_GPL(vsock_rs_purge_skbs);
 EXPORT_SYMBOL_GPL(vsock_rs_consume_skb_sent);
 EXPORT_SYMBOL_GPL(vsock_rs_deliver_tap_pkt);
 EXPORT_SYMBOL_GPL(vsock_rs_inc_tx_pkt);
+EXPORT_SYMBOL_GPL(vsock_rs_steer_cpu);

@@ -25,4 +25,5 @@ pub mod proto {
     pub mod credit;
     pub mod hdr;
     pub mod rules;
+    pub mod steer;
 }

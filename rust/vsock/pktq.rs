@@ -109,6 +109,20 @@ impl<H: PktHandler> PktWorker<H> {
         self.kick();
     }
 
+    /// Queues a packet and schedules the worker on `cpu` if it is online
+    /// (else on this CPU).  The worker is one work item, so packets are
+    /// processed in queue order wherever it runs.
+    pub fn push_on(&self, cpu: Option<u32>, skb: SkbBox) {
+        self.queue.push_back(skb);
+        match cpu.and_then(|c| i32::try_from(c).ok()) {
+            // SAFETY: live workqueue and initialised work item (invariants).
+            Some(c) => unsafe {
+                b::vsock_rs_h_queue_work_on(c, self.wq.0.as_ptr(), self.work.get());
+            },
+            None => self.kick(),
+        }
+    }
+
     /// Schedules the worker.
     pub fn kick(&self) {
         // SAFETY: live workqueue and initialised work item (invariants).

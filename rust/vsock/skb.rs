@@ -45,6 +45,19 @@ impl Skb {
         unsafe { &mut *ptr.cast::<Skb>() }
     }
 
+    /// Borrows a packet from a raw pointer, shared.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a valid virtio-vsock `sk_buff` (see the type
+    /// invariants) that stays valid, and is not written to but through
+    /// its interior mutability, for `'a`.
+    pub unsafe fn from_raw_ref<'a>(ptr: *const b::sk_buff) -> &'a Skb {
+        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity is
+        // guaranteed by the caller.
+        unsafe { &*ptr.cast::<Skb>() }
+    }
+
     /// The raw `sk_buff`.
     pub fn as_ptr(&self) -> *mut b::sk_buff {
         self.0.get()
@@ -126,6 +139,18 @@ impl Skb {
     pub fn set_hdr_len(&mut self, len: u32) {
         // SAFETY: as in `hdr_len`; `&mut self` gives exclusive access.
         unsafe { core::ptr::addr_of_mut!((*self.hdr_ptr()).len).write_unaligned(len.to_le()) };
+    }
+
+    /// The header's source and destination ports.
+    pub fn ports(&self) -> (u32, u32) {
+        let h = self.hdr_ptr();
+        // SAFETY: as in `hdr_len`.
+        unsafe {
+            (
+                u32::from_le(core::ptr::addr_of!((*h).src_port).read_unaligned()),
+                u32::from_le(core::ptr::addr_of!((*h).dst_port).read_unaligned()),
+            )
+        }
     }
 
     /// The header's flags.

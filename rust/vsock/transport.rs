@@ -183,6 +183,9 @@ pub trait CommonOps {
     fn deliver_tap_pkt(skb: &mut Skb);
     /// Stamps our credit into an outgoing packet of `vsk`.
     fn inc_tx_pkt(vsk: &VsockSock, skb: &mut Skb);
+    /// The CPU where the reader of `skb`'s flow last read (receive
+    /// steering, see `proto::steer`).
+    fn steer_cpu(skb: &Skb) -> Option<u32>;
 }
 
 /// Converts a result to the C return convention (negative errno).
@@ -761,6 +764,17 @@ macro_rules! vsock_rs_common_exports {
                 // SAFETY: see above.
                 unsafe { T::inc_tx_pkt(VsockSock::from_raw(vsk), Skb::from_raw(skb)) }
             }
+
+            /// # Safety
+            ///
+            /// Live skb with a vsock header, not written during the call.
+            #[no_mangle]
+            unsafe extern "C" fn vsock_rs_steer_cpu(skb: *const b::sk_buff) -> c_int {
+                // SAFETY: see above; the skb is only read.
+                T::steer_cpu(unsafe { Skb::from_raw_ref(skb) })
+                    .and_then(|c| c_int::try_from(c).ok())
+                    .unwrap_or(-1)
+            }
         }
     };
 }
@@ -973,6 +987,13 @@ pub mod common {
     pub fn deliver_tap_pkt(skb: &mut Skb) {
         // SAFETY: live skb owned by the caller.
         unsafe { b::vsock_rs_deliver_tap_pkt(skb.as_ptr()) };
+    }
+
+    /// The CPU where the reader of `skb`'s flow last read, if known.
+    pub fn steer_cpu(skb: &Skb) -> Option<u32> {
+        // SAFETY: live skb with a vsock header (type invariant), only read
+        // while we hold `&Skb`.
+        u32::try_from(unsafe { b::vsock_rs_steer_cpu(skb.as_ptr()) }).ok()
     }
 
     /// Frees the packets of `queue` sent by `vsk`; returns the replies.

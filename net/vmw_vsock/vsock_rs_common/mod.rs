@@ -23,6 +23,7 @@ mod tx;
 use crate::vsock::bindings as b;
 use crate::vsock::msg::MsgHdr;
 use crate::vsock::proto::credit::Credit;
+use crate::vsock::proto::steer::{Flow, FlowTable};
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_BUF_SIZE, SHUTDOWN_RCV, SHUTDOWN_SEND};
 use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
 use crate::vsock::sock::{current_exiting, CloseWork, State, VsockSock};
@@ -242,6 +243,7 @@ impl CommonOps for Common {
         if flags & b::VRS_MSG_PEEK != 0 {
             rx::stream_peek(vvs, msg, len)
         } else {
+            record_reader_cpu(vsk);
             rx::stream_dequeue(vsk, vvs, msg, len)
         }
     }
@@ -269,6 +271,7 @@ impl CommonOps for Common {
         if flags & b::VRS_MSG_PEEK != 0 {
             rx::seqpacket_peek(vvs, msg)
         } else {
+            record_reader_cpu(vsk);
             rx::seqpacket_dequeue(vsk, vvs, msg)
         }
     }
@@ -367,4 +370,31 @@ impl CommonOps for Common {
             tx::stamp_credit(vvs, skb);
         }
     }
+
+    fn steer_cpu(skb: &Skb) -> Option<u32> {
+        let (src_port, dst_port) = skb.ports();
+        STEER.lookup(&Flow { src_port, dst_port })
+    }
+}
+
+/// Receive steering: the CPUs of the flows' readers (see `proto::steer`).
+static STEER: FlowTable = FlowTable::new();
+
+/// The reader of `vsk` reads here (`sock_rps_record_flow`): its flow's
+/// packets are from its peer's port to its own.
+fn record_reader_cpu(vsk: &VsockSock) {
+    record_flow_cpu(
+        vsk.local_addr().1,
+        vsk.remote_addr().1,
+        kernel::cpu::CpuId::current().as_u32(),
+    );
+}
+
+/// The reader of port `local` (peer `remote`) reads on `cpu`.
+fn record_flow_cpu(local: u32, remote: u32, cpu: u32) {
+    let flow = Flow {
+        src_port: remote,
+        dst_port: local,
+    };
+    STEER.record(&flow, cpu);
 }

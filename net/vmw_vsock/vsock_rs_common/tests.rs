@@ -7,6 +7,7 @@ use super::{rx, tx, VvSock};
 use crate::vsock::bindings as b;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, SEQ_EOM};
 use crate::vsock::skb::SkbBox;
+use crate::vsock::transport::CommonOps;
 use kernel::prelude::*;
 
 fn hdr(op: Op, len: u32, flags: u32) -> Hdr {
@@ -152,6 +153,31 @@ mod suite {
         assert_eq!((h.buf_alloc, h.fwd_cnt, h.len), (4096, 50, 0));
         assert!(skb.is_reply());
         assert_eq!(v.credit.lock().last_fwd_cnt, 50);
+        Ok(())
+    }
+
+    #[test]
+    fn steering_follows_the_reader() -> Result {
+        // A packet of flow 1025 -> 1234 is steered to where the reader of
+        // port 1234 (peer 1025) last read, and the reverse flow is not.
+        let skb = pkt(&[1; 8], 0)?;
+        let back = tx::alloc_pkt(
+            &Hdr {
+                src_port: 1234,
+                dst_port: 1025,
+                ..hdr(Op::Rw, 0, 0)
+            },
+            None,
+            None,
+            false,
+            None,
+            true,
+        )?;
+        super::super::record_flow_cpu(1234, 1025, 3);
+        assert_eq!(<super::super::Common as CommonOps>::steer_cpu(&skb), Some(3));
+        assert_ne!(<super::super::Common as CommonOps>::steer_cpu(&back), Some(3));
+        super::super::record_flow_cpu(1234, 1025, 0);
+        assert_eq!(<super::super::Common as CommonOps>::steer_cpu(&skb), Some(0));
         Ok(())
     }
 }

@@ -16,3 +16,4 @@
 pub mod credit;
 pub mod hdr;
 pub mod rules;
+pub mod steer;
