@@ -174,10 +174,19 @@ mod suite {
             true,
         )?;
         super::super::record_flow_cpu(1234, 1025, 3);
-        assert_eq!(<super::super::Common as CommonOps>::steer_cpu(&skb), Some(3));
-        assert_ne!(<super::super::Common as CommonOps>::steer_cpu(&back), Some(3));
+        assert_eq!(
+            <super::super::Common as CommonOps>::steer_cpu(&skb),
+            Some(3)
+        );
+        assert_ne!(
+            <super::super::Common as CommonOps>::steer_cpu(&back),
+            Some(3)
+        );
         super::super::record_flow_cpu(1234, 1025, 0);
-        assert_eq!(<super::super::Common as CommonOps>::steer_cpu(&skb), Some(0));
+        assert_eq!(
+            <super::super::Common as CommonOps>::steer_cpu(&skb),
+            Some(0)
+        );
         Ok(())
     }
 }

@@ -76,7 +76,9 @@ impl FlowTable {
 
     /// The CPU of `flow`'s reader, if one was recorded.
     pub fn lookup(&self, flow: &Flow) -> Option<u32> {
-        self.cpus[flow.slot()].load(Ordering::Relaxed).checked_sub(1)
+        self.cpus[flow.slot()]
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
     }
 
     /// Forgets every flow.
