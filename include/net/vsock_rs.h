@@ -90,9 +90,6 @@ bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk);
 struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);
 
 void vsock_rs_h_skbq_init(struct sk_buff_head *q);
-struct sk_buff *vsock_rs_h_skbq_peek(const struct sk_buff_head *q);
-struct sk_buff *vsock_rs_h_skbq_peek_next(struct sk_buff *skb,
-					  const struct sk_buff_head *q);
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *vsock_rs_h_skbq_dequeue(struct sk_buff_head *q);
 void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q);

@@ -60,19 +60,6 @@ void vsock_rs_h_skbq_init(struct sk_buff_head *q)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_init);
 
-struct sk_buff *vsock_rs_h_skbq_peek(const struct sk_buff_head *q)
-{
-	return skb_peek(q);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek);
-
-struct sk_buff *vsock_rs_h_skbq_peek_next(struct sk_buff *skb,
-					  const struct sk_buff_head *q)
-{
-	return skb_peek_next(skb, q);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_peek_next);
-
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb)
 {
 	__skb_queue_tail(q, skb);

@@ -770,10 +770,10 @@ impl SkbQueue {
         self.with_lock(|h| {
             // SAFETY: under the lock, the queue's skbs are ours to walk and
             // unlink; `next` is read before `cur` is unlinked.
-            let mut cur = unsafe { b::vsock_rs_h_skbq_peek(h) };
+            let mut cur = unsafe { raw_next(h, h.cast()) };
             while !cur.is_null() {
                 // SAFETY: `cur` is on the queue (see above).
-                let next = unsafe { b::vsock_rs_h_skbq_peek_next(cur, h) };
+                let next = unsafe { raw_next(h, cur) };
                 // SAFETY: `cur` is a queued virtio-vsock skb.
                 let skb = unsafe { Skb::from_raw(cur) };
                 if pred(skb) {
