@@ -24,10 +24,19 @@ module! {
     description: "loopback transport for vsock (Rust)",
     license: "GPL",
     alias: ["net-pf-40"],
+    params: {
+        steer: u8 {
+            default: 1,
+            description: "Deliver on the reader's CPU (receive steering); 0: on the sender's, as upstream",
+        },
+    },
 }
 
 /// The worker: delivers queued packets to their receivers.
-struct Deliver;
+struct Deliver {
+    /// Receive steering is on (the `steer` parameter at load).
+    steer: bool,
+}
 
 impl PktHandler for Deliver {
     fn process(_worker: &PktWorker<Self>, pkts: &mut SkbList) {
@@ -62,7 +71,12 @@ impl TransportOps for Loopback {
         let len = skb.len();
         // Delivered next to the reader (receive steering): on the sender's
         // CPU the worker would preempt the sender every few packets.
-        dev.push_on(common::steer_cpu(&skb), skb);
+        let cpu = if dev.handler().steer {
+            common::steer_cpu(&skb)
+        } else {
+            None
+        };
+        dev.push_on(cpu, skb);
         Ok(len)
     }
 
@@ -90,7 +104,8 @@ struct VsockRsLoopback {
 
 impl kernel::Module for VsockRsLoopback {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let worker = PktWorker::new(c"vsock-loopback", Deliver)?;
+        let steer = *module_parameters::steer.value() != 0;
+        let worker = PktWorker::new(c"vsock-loopback", Deliver { steer })?;
         Ok(VsockRsLoopback {
             _reg: Registration::new(worker)?,
         })

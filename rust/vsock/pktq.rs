@@ -98,6 +98,11 @@ impl<H: PktHandler> PktWorker<H> {
         }? Error))
     }
 
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
     /// The queue.
     pub fn queue(&self) -> &SkbQueue {
         &self.queue

@@ -72,6 +72,9 @@ load_impl() {
 	case "$1" in
 	c) load_mods "${C_MODS[@]}" ;;
 	rust) load_mods "${RUST_MODS[@]}" ;;
+	rust-nosteer) # Without receive steering (upstream's worker placement).
+		load_mods "${RUST_MODS[0]}" &&
+			insmod "$(mod_path "${RUST_MODS[1]}")" steer=0 ;;
 	alt) # Another build of the Rust modules, for A/B comparisons.
 		local m
 		for m in "${RUST_MODS[@]}"; do
@@ -84,7 +87,7 @@ load_impl() {
 unload_impl() {
 	case "$1" in
 	c) unload_mods "${C_MODS[@]}" ;;
-	rust|alt) unload_mods "${RUST_MODS[@]}" ;;
+	rust|rust-nosteer|alt) unload_mods "${RUST_MODS[@]}" ;;
 	esac
 }
 

@@ -6,7 +6,7 @@
 #  - vsock_uring_test;
 #  - the loopback cases of tools/testing/selftests/vsock/vmtest.sh
 #    (ns_diff_*_loopback_* and ns_same_local_loopback_ok), with its logic.
-impl=${1:?usage: upstream.sh c|rust}
+impl=${1:?usage: upstream.sh c|rust|rust-nosteer}
 
 load_impl "$impl"
 load_mods net/vmw_vsock/vsock_diag
