@@ -100,8 +100,10 @@ profile: modules
 # (SWITCHES_ARGS: buffer size, bytes, rounds, implementations; see
 # suites/switches.sh).  Instruction-counted clock.
 SWITCHES_ARGS ?= 4K 1G 2
+SWITCHES_PIN ?= 1
 switches: modules
-	@ALT_KO_DIR="$(ALT_KO_DIR)" VM_ENV="ALT_KO_DIR" VM_ICOUNT=0 VM_SHOW=1 VM_TIMEOUT=1800 \
+	@ALT_KO_DIR="$(ALT_KO_DIR)" SWITCHES_PIN="$(SWITCHES_PIN)" \
+		VM_ENV="ALT_KO_DIR SWITCHES_PIN" VM_ICOUNT=0 VM_SHOW=1 VM_TIMEOUT=1800 \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		switches $(SWITCHES_ARGS)
 

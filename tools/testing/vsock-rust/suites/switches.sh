@@ -5,6 +5,7 @@
 # sender and of the receiver (getrusage, through time(1)) and the whole
 # system's (/proc/stat ctxt), per packet sent.
 # Arguments: BUF (4K), BYTES (256M), ROUNDS (2), IMPLS ("c rust").
+# SWITCHES_PIN=0: sender and receiver unpinned (the scheduler places them).
 buf=${1:-4K}
 bytes=${2:-256M}
 rounds=${3:-2}
@@ -31,17 +32,19 @@ us() { echo "scale=3; $1 * 1000000 / $pkts" | bc; }
 pstat() { [ -z "${SWITCHES_TASKCLOCK:-}" ] || echo "perf stat -x, -e task-clock -o $OUT/$1-stat"; }
 tc() { [ -n "${SWITCHES_TASKCLOCK:-}" ] || { echo 0; return; };  awk -F, '/task-clock/ {print $1}' "$OUT/$1-stat"; }
 per() { echo "scale=3; $1 / $pkts" | bc; }
+pin_tx=(taskset -c 0) pin_rx=(taskset -c 1)
+[ "${SWITCHES_PIN:-1}" != 0 ] || pin_tx=() pin_rx=()
 
 for r in $(seq "$rounds"); do
 	for impl in $impls; do
 		load_impl "$impl"
-		$timecmd -f "%w %c %S %U" -o "$OUT/rx-time" $(pstat rx) taskset -c 1 "$perf" --port 20000 \
+		$timecmd -f "%w %c %S %U" -o "$OUT/rx-time" $(pstat rx) "${pin_rx[@]}" "$perf" --port 20000 \
 			--buf-size "$buf" >"$OUT/perf-rx.log" 2>&1 &
 		rx=$!
 		sleep 0.3
 		c0=$(ctxt)
 		read -r a0 b0 <<<"$(cpus)"
-		$timecmd -f "%w %c %S %U" -o "$OUT/tx-time" $(pstat tx) taskset -c 0 "$perf" --sender 1 --port 20000 \
+		$timecmd -f "%w %c %S %U" -o "$OUT/tx-time" $(pstat tx) "${pin_tx[@]}" "$perf" --sender 1 --port 20000 \
 			--bytes "$total" --buf-size "$buf" >/dev/null 2>&1
 		wait $rx
 		c1=$(ctxt)
