@@ -126,31 +126,23 @@ impl Credit {
         self.fwd_cnt = self.fwd_cnt.wrapping_add(bytes_dequeued);
     }
 
-    /// Whether a read should be followed by a credit update: something was
-    /// consumed since the last advertisement and either less than one maximum
-    /// packet of window is left, or the reader emptied the queue after
-    /// consuming at least one maximum packet since the last update, or a
-    /// reader waits for `rcvlowat` bytes (`SO_RCVLOWAT` above 1) and fewer
-    /// are queued.
+    /// Whether a read should be followed by a credit update
+    /// (`virtio_transport_stream_do_dequeue`): something was consumed since
+    /// the last advertisement, and either less than one maximum packet of
+    /// window is left, or fewer bytes are queued than wake the reader
+    /// (`rcvlowat`, 1 by default: every read that empties the queue).
     ///
-    /// Upstream sends one whenever the queue runs empty with the default
-    /// `SO_RCVLOWAT` of 1, that is after nearly every read of a reader that
-    /// keeps up: one extra packet per data packet, and for request/response
-    /// traffic an extra packet before every response.  Liveness does not
-    /// need it: the sender's view of our free space is `free_space` minus
-    /// what it has in flight, so if it runs out, the in-flight bytes arrive,
-    /// the reader consumes them and `free_space` drops below one packet,
-    /// which sends the update (`credit_flow_never_stalls` checks this).  The
-    /// update on an emptied queue after 64 KiB keeps a streaming sender's
-    /// window open without waiting for that.
+    /// This is upstream's rule, unchanged.  A sender's window is
+    /// `min(peer_buf_alloc, own buf_alloc) - in_flight` since 7.2 (older
+    /// senders and other implementations use `peer_buf_alloc` alone or
+    /// wait differently), so a sender whose own buffer is far smaller than
+    /// ours runs out of credit long before our free space gets low: only
+    /// the update on an emptied queue reopens its window
+    /// (`credit_flow_never_stalls` checks both kinds of sender).
     pub fn needs_credit_update(&self, rcvlowat: u32) -> bool {
         let delta = self.fwd_cnt.wrapping_sub(self.last_fwd_cnt);
         let free_space = self.buf_alloc.wrapping_sub(delta);
-        let drained = self.rx_bytes == 0 && delta >= MAX_PKT_BUF_SIZE;
-        delta != 0
-            && (free_space < MAX_PKT_BUF_SIZE
-                || drained
-                || (rcvlowat > 1 && self.rx_bytes < rcvlowat))
+        delta != 0 && (free_space < MAX_PKT_BUF_SIZE || self.rx_bytes < rcvlowat)
     }
 
     /// Sets our buffer size from `SO_VM_SOCKETS_BUFFER_SIZE`, clamped as
@@ -230,20 +222,25 @@ mod tests {
         let mut c = Credit::new(256 * 1024);
         assert!(!c.needs_credit_update(1));
         assert!(c.rx_enqueue(100, 0, 0));
+        // Nothing consumed yet: no update, whatever is queued.
+        assert!(!c.needs_credit_update(1000));
         c.rx_dequeue(100, 100);
-        // Plenty of window left, little consumed, default rcvlowat: none.
-        assert!(!c.needs_credit_update(1));
-        assert!(!c.needs_credit_update(0));
-        // A reader waiting for 200 bytes with none queued: update.
-        assert!(c.needs_credit_update(200));
-        c.stamp_tx();
-        assert!(!c.needs_credit_update(200));
-        // The queue emptied after 64 KiB were consumed: update.
-        assert!(c.rx_enqueue(64 * 1024, 0, 0));
-        c.rx_dequeue(64 * 1024 - 1, 64 * 1024 - 1);
-        assert!(!c.needs_credit_update(1));
-        c.rx_dequeue(1, 1);
+        // The queue ran empty (upstream's `rx_bytes < SO_RCVLOWAT` with
+        // the default of 1): update, however much window is left.
         assert!(c.needs_credit_update(1));
+        // SO_RCVLOWAT 0 is read as 1 by sock_rcvlowat(); with 0 itself
+        // only the low-window rule is left.
+        assert!(!c.needs_credit_update(0));
+        c.stamp_tx();
+        // Advertised: nothing new to tell.
+        assert!(!c.needs_credit_update(1));
+        assert!(!c.needs_credit_update(200));
+        // Data still queued, below a larger SO_RCVLOWAT: update.
+        assert!(c.rx_enqueue(300, 0, 0));
+        c.rx_dequeue(150, 150);
+        assert!(c.needs_credit_update(200));
+        assert!(!c.needs_credit_update(100));
+        c.rx_dequeue(150, 150);
         c.stamp_tx();
         // Still queued data: only the low-window rule applies.
         // Consume until less than 64 KiB of window is left, keeping one
@@ -254,10 +251,28 @@ mod tests {
             c.rx_dequeue(48 * 1024, 48 * 1024);
         }
         // Exactly 64 KiB left: not yet.
-        assert!(!c.needs_credit_update(0));
+        assert!(!c.needs_credit_update(1));
         assert!(c.rx_enqueue(1, 0, 0));
         c.rx_dequeue(1, 1);
-        assert!(c.needs_credit_update(0));
+        assert!(c.needs_credit_update(1));
+    }
+
+    /// The reported hang: a 7.2 sender with a 16 KiB buffer against a
+    /// 256 KiB reader stalls after 16 KiB unless the read that empties the
+    /// queue sends an update.
+    #[test]
+    fn small_capping_sender_gets_credit_back() {
+        let mut rx = Credit::new(256 * 1024);
+        let mut tx = Credit::new(16 * 1024);
+        tx.update_peer(256 * 1024, 0);
+        assert_eq!(tx.get_credit(64 * 1024), 16 * 1024);
+        assert_eq!(tx.get_credit(1), 0);
+        assert!(rx.rx_enqueue(16 * 1024, 0, 0));
+        rx.rx_dequeue(16 * 1024, 16 * 1024);
+        assert!(rx.needs_credit_update(1));
+        let (b, f) = rx.stamp_tx();
+        assert!(tx.update_peer(b, f));
+        assert_eq!(tx.get_credit(64 * 1024), 16 * 1024);
     }
 
     #[test]
@@ -282,6 +297,20 @@ mod tests {
             (0u32..200_000).prop_map(Step::PeerReads),
             (0u32..600_000).prop_map(Step::PeerResizes),
             (0u32..200_000).prop_map(Step::Unsend),
+        ]
+    }
+
+    /// Buffer sizes from the 128-byte minimum to 2 MiB, with the sizes
+    /// around one packet (64 KiB) and the defaults often.
+    fn buf_size() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            128u32..2_097_152,
+            Just(128u32),
+            Just(16 * 1024),
+            Just(32 * 1024),
+            Just(64 * 1024),
+            Just(256 * 1024),
+            Just(2 * 1024 * 1024),
         ]
     }
 
@@ -342,31 +371,48 @@ mod tests {
         }
 
         /// A sender and a reader that follow the credit rules always finish
-        /// a transfer, whatever the buffer size, SO_RCVLOWAT and read sizes:
-        /// the reader's credit updates never leave both sides waiting.
+        /// a transfer, whatever the two ends' buffer sizes, SO_RCVLOWAT and
+        /// read sizes: the reader's credit updates never leave both sides
+        /// waiting.  The sender either caps its window by its own buffer
+        /// (7.2, `min(peer_buf_alloc, buf_alloc)`) or does not (older
+        /// kernels and other implementations: `peer_buf_alloc`).  Packets
+        /// carry at most 64 KiB; the reader's buffer may change mid-way
+        /// (`SO_VM_SOCKETS_BUFFER_SIZE`, which sends an update).
         #[test]
-        fn credit_flow_never_stalls(buf in 1u32..600_000, lowat_pct in 0u32..=100,
+        fn credit_flow_never_stalls(rx_buf in buf_size(), tx_buf in buf_size(),
+                                    capping in any::<bool>(),
+                                    lowat_pct in 0u32..=100,
                                     total in 1u64..3_000_000, chunk in 1u32..200_000,
                                     reads in proptest::collection::vec(1u32..300_000, 1..50)) {
-            let mut rx = Credit::new(buf);
-            let mut tx = Credit::new(buf);
-            tx.update_peer(buf, 0);
-            // SO_RCVLOWAT is at most the buffer size (vsock_set_rcvlowat).
-            let lowat = (u64::from(buf) * u64::from(lowat_pct) / 100).max(1) as u32;
+            let mut rx = Credit::new(rx_buf);
+            // A sender that does not cap has, in effect, an unlimited own
+            // buffer in the window computation.
+            let mut tx = Credit::new(if capping { tx_buf } else { u32::MAX });
+            tx.update_peer(rx_buf, 0);
+            // SO_RCVLOWAT is at most the buffer size (vsock_set_rcvlowat),
+            // and sock_rcvlowat() reads it as at least 1.  Above the window
+            // the sender can ever fill (a capping sender's own buffer) the
+            // reader would wait for bytes that cannot come, with upstream
+            // as with us: no rule of the receiver can help that.
+            let window = if capping { rx_buf.min(tx_buf) } else { rx_buf };
+            let lowat = (u64::from(window) * u64::from(lowat_pct) / 100).max(1) as u32;
             let (mut sent, mut received) = (0u64, 0u64);
             let mut step = 0usize;
             while received < total {
                 step += 1;
                 prop_assert!(step < 1_000_000, "no progress");
-                // The sender sends what its credit allows; packets arrive at
-                // once.
+                // The sender sends what its credit allows, in packets of at
+                // most 64 KiB; packets arrive at once.
                 let want = (total - sent).min(u64::from(chunk)) as u32;
                 let n = tx.get_credit(want);
-                if n > 0 {
-                    tx.sent(n);
-                    prop_assert!(rx.rx_enqueue(n, 0, 0));
-                    sent += u64::from(n);
+                let mut left = n;
+                while left > 0 {
+                    let pkt = left.min(MAX_PKT_BUF_SIZE);
+                    tx.sent(pkt);
+                    prop_assert!(rx.rx_enqueue(pkt, 0, 0), "peer overran our credit");
+                    left -= pkt;
                 }
+                sent += u64::from(n);
                 // The reader wakes once SO_RCVLOWAT bytes (or the rest of the
                 // transfer) are queued, and reads some of them.
                 let target = u64::from(lowat).min(total - received);
@@ -379,7 +425,8 @@ mod tests {
                         tx.update_peer(b, f);
                     }
                 } else if n == 0 {
-                    prop_assert!(false, "both sides wait: sent {} received {}", sent, received);
+                    prop_assert!(false, "both sides wait: sent {} received {} (rx {} tx {} capping {})",
+                                 sent, received, rx_buf, tx_buf, capping);
                 }
             }
         }
