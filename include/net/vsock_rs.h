@@ -73,7 +73,7 @@ int vsock_rs_read_skb(struct vsock_sock *vsk, skb_read_actor_t read_actor);
 void vsock_rs_recv_pkt(struct virtio_transport *t, struct sk_buff *skb,
 		       struct net *net);
 void vsock_rs_recv_pkts(struct virtio_transport *t, struct sk_buff_head *pkts,
-			struct net *net);
+			struct net *net, bool loopback);
 int vsock_rs_purge_skbs(void *vsk, struct sk_buff_head *list);
 void vsock_rs_consume_skb_sent(struct sk_buff *skb, bool consume);
 void vsock_rs_deliver_tap_pkt(struct sk_buff *skb);
@@ -103,6 +103,7 @@ void vsock_rs_h_skbq_unlock(struct sk_buff_head *q);
 
 void vsock_rs_h_lock_sock(struct sock *sk, int subclass);
 void vsock_rs_h_sock_hold(struct sock *sk);
+bool vsock_rs_h_sock_hold_not_zero(struct sock *sk);
 void vsock_rs_h_sock_put(struct sock *sk);
 bool vsock_rs_h_sock_flag(const struct sock *sk, int flag);
 void vsock_rs_h_sock_set_flag(struct sock *sk, int flag);
@@ -114,6 +115,10 @@ bool vsock_rs_h_sk_acceptq_is_full(const struct sock *sk);
 struct net *vsock_rs_h_sock_net(const struct sock *sk);
 bool vsock_rs_h_net_mode_global(struct vsock_sock *vsk);
 bool vsock_rs_h_current_exiting(void);
+int vsock_rs_h_sock_error(struct sock *sk);
+void vsock_rs_h_get_net(struct net *net);
+void vsock_rs_h_put_net(struct net *net);
+bool vsock_rs_h_in_connected_table(struct vsock_sock *vsk);
 void vsock_rs_h_set_socket_connected(struct sock *sk);
 void vsock_rs_h_schedule_close_work(struct vsock_sock *vsk,
 				    void (*fn)(struct work_struct *),

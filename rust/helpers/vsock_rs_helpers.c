@@ -117,6 +117,12 @@ void vsock_rs_h_sock_hold(struct sock *sk)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_sock_hold);
 
+bool vsock_rs_h_sock_hold_not_zero(struct sock *sk)
+{
+	return refcount_inc_not_zero(&sk->sk_refcnt);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_hold_not_zero);
+
 void vsock_rs_h_sock_put(struct sock *sk)
 {
 	sock_put(sk);
@@ -177,6 +183,30 @@ bool vsock_rs_h_net_mode_global(struct vsock_sock *vsk)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_net_mode_global);
 
+int vsock_rs_h_sock_error(struct sock *sk)
+{
+	return sock_error(sk);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_sock_error);
+
+void vsock_rs_h_get_net(struct net *net)
+{
+	get_net(net);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_get_net);
+
+void vsock_rs_h_put_net(struct net *net)
+{
+	put_net(net);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_put_net);
+
+bool vsock_rs_h_in_connected_table(struct vsock_sock *vsk)
+{
+	return !list_empty(&vsk->connected_table);
+}
+VSOCK_RS_H_EXPORT(vsock_rs_h_in_connected_table);
+
 bool vsock_rs_h_current_exiting(void)
 {
 	return current->flags & PF_EXITING;
@@ -185,7 +215,8 @@ VSOCK_RS_H_EXPORT(vsock_rs_h_current_exiting);
 
 void vsock_rs_h_set_socket_connected(struct sock *sk)
 {
-	sk->sk_socket->state = SS_CONNECTED;
+	if (sk->sk_socket)
+		sk->sk_socket->state = SS_CONNECTED;
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_set_socket_connected);
 

@@ -10,8 +10,10 @@
 
 #[path = "../bindings/mod.rs"]
 pub mod bindings;
+pub mod iov;
 mod layout;
 pub mod msg;
+pub mod net;
 pub mod pktq;
 pub mod skb;
 pub mod sock;

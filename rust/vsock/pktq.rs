@@ -7,6 +7,7 @@
 use super::bindings as b;
 use super::skb::{SkbBox, SkbList, SkbQueue};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -54,6 +55,10 @@ pub struct PktWorker<H: PktHandler> {
     /// The batch being processed (only the work function takes it).
     #[pin]
     batch: Mutex<SkbList>,
+    /// Packets are queued but not processed until [`PktWorker::start`]:
+    /// a device that replaces another starts once the old one is drained,
+    /// so that packets keep their order.
+    held: AtomicBool,
     handler: H,
 }
 
@@ -82,8 +87,9 @@ unsafe extern "C" fn work_fn<H: PktHandler>(work: *mut b::work_struct) {
 }
 
 impl<H: PktHandler> PktWorker<H> {
-    /// A worker on a new workqueue called `name`.
-    pub fn new(name: &'static CStr, handler: H) -> Result<impl PinInit<Self, Error>> {
+    /// A worker on a new workqueue called `name`; when `held`, it does
+    /// not process packets before [`Self::start`].
+    pub fn new(name: &'static CStr, handler: H, held: bool) -> Result<impl PinInit<Self, Error>> {
         // SAFETY: `name` is a NUL-terminated static string.
         let wq = unsafe { b::vsock_rs_h_alloc_wq(name.as_char_ptr()) };
         let wq = OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?);
@@ -94,6 +100,7 @@ impl<H: PktHandler> PktWorker<H> {
             queue <- SkbQueue::new(),
             // SAFETY: `INIT_WORK` initialises the whole work item.
             work <- Opaque::ffi_init(|p| unsafe { b::vsock_rs_h_init_work(p, Some(work_fn::<H>)) }),
+            held: AtomicBool::new(held),
             handler,
         }? Error))
     }
@@ -110,8 +117,7 @@ impl<H: PktHandler> PktWorker<H> {
 
     /// Queues a packet and schedules the worker.
     pub fn push(&self, skb: SkbBox) {
-        self.queue.push_back(skb);
-        self.kick();
+        self.push_on(None, skb);
     }
 
     /// Queues a packet and schedules the worker on `cpu` if it is online
@@ -119,6 +125,11 @@ impl<H: PktHandler> PktWorker<H> {
     /// processed in queue order wherever it runs.
     pub fn push_on(&self, cpu: Option<u32>, skb: SkbBox) {
         self.queue.push_back(skb);
+        // Pairs with `start`: either it sees this packet queued, or we see
+        // the worker started.
+        if self.held.load(Ordering::SeqCst) {
+            return;
+        }
         match cpu.and_then(|c| i32::try_from(c).ok()) {
             // SAFETY: live workqueue and initialised work item (invariants).
             Some(c) => unsafe {
@@ -128,8 +139,14 @@ impl<H: PktHandler> PktWorker<H> {
         }
     }
 
+    /// Lets a held worker process its packets.
+    pub fn start(&self) {
+        self.held.store(false, Ordering::SeqCst);
+        self.kick();
+    }
+
     /// Schedules the worker.
-    pub fn kick(&self) {
+    fn kick(&self) {
         // SAFETY: live workqueue and initialised work item (invariants).
         unsafe { b::vsock_rs_h_queue_work(self.wq.0.as_ptr(), self.work.get()) };
     }

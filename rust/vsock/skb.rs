@@ -18,6 +18,7 @@ use super::proto::hdr::{Hdr, HDR_LEN};
 const _: () = assert!(core::mem::size_of::<b::virtio_vsock_hdr>() == HDR_LEN);
 use super::sock::VsockSock;
 use core::ptr::NonNull;
+use kernel::iov::{IovIterDest, IovIterSource};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -246,9 +247,12 @@ impl Skb {
     /// The socket owning the packet, if any.
     pub fn sk(&self) -> Option<&VsockSock> {
         let sk = self.raw().sk;
-        // SAFETY: an skb owned by a socket holds a reference on it (through
-        // its destructor) for as long as the skb exists; every socket of an
-        // AF_VSOCK packet is a `vsock_sock`.
+        // SAFETY: an skb owned by a socket keeps its memory (and its
+        // namespace) alive for as long as the skb exists: a sent skb holds
+        // `sk_wmem_alloc` (`skb_set_owner_w`), a received one a reference
+        // (`skb_set_owner_sk_safe`).  The socket's refcount may be zero
+        // meanwhile, so no reference may be taken from this.  Every socket
+        // of an AF_VSOCK packet is a `vsock_sock`.
         (!sk.is_null()).then(|| unsafe { VsockSock::from_raw(sk.cast()) })
     }
 
@@ -273,12 +277,30 @@ impl Skb {
         to_result(unsafe { b::skb_copy_datagram_iter(self.as_ptr(), off, msg.iter_ptr(), len) })
     }
 
+    /// Gives an empty packet `len` bytes of payload to be filled
+    /// (`virtio_vsock_skb_put`).  Fails with `ENOSPC` unless the packet
+    /// was allocated for exactly that payload (paged) or at least that
+    /// much (linear).
+    fn reserve_payload(&mut self, len: u32) -> Result {
+        let fits = if self.is_nonlinear() {
+            len == self.raw().data_len
+        } else {
+            len <= self.tailroom()
+        };
+        if !self.is_empty() || !fits {
+            return Err(ENOSPC);
+        }
+        // SAFETY: `self` has no payload yet and room for `len` bytes
+        // (checked above): in its tailroom, or in its page fragments of
+        // exactly `len` bytes.
+        unsafe { b::vsock_rs_h_skb_put_payload(self.as_ptr(), len) };
+        Ok(())
+    }
+
     /// Appends `len` bytes from the sender's iterator as payload of a fresh
     /// packet (`virtio_vsock_skb_put` + `skb_copy_datagram_from_iter_full`).
     pub fn fill_from_msg(&mut self, msg: &mut MsgHdr, len: u32) -> Result {
-        // SAFETY: `self` is a fresh packet without payload, allocated with
-        // room for `len` bytes by `SkbBox::alloc`.
-        unsafe { b::vsock_rs_h_skb_put_payload(self.as_ptr(), len) };
+        self.reserve_payload(len)?;
         let len = i32::try_from(len).map_err(|_| EINVAL)?;
         // SAFETY: `self` now has `len` bytes of payload; `msg` is valid.
         to_result(unsafe {
@@ -286,10 +308,57 @@ impl Skb {
         })
     }
 
+    /// Fills a fresh packet with `len` bytes of payload from `src` (the
+    /// vhost backend: a guest's TX buffers); fails with `EFAULT` unless all
+    /// of them could be read.
+    pub fn fill_from_iter(&mut self, src: &mut IovIterSource<'_>, len: u32) -> Result {
+        if src.len() < len as usize {
+            return Err(EFAULT);
+        }
+        self.reserve_payload(len)?;
+        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: `self` now has `len` bytes of payload; `src` is a valid
+        // source iterator, exclusively borrowed.
+        to_result(unsafe {
+            b::skb_copy_datagram_from_iter(self.as_ptr(), 0, src.as_raw().cast(), len)
+        })
+    }
+
+    /// Copies `len` payload bytes from offset `off` to `dst` (the vhost
+    /// backend: a guest's RX buffers); fails with `EFAULT` if `dst` is full
+    /// first, with `EINVAL` if the packet holds less.
+    pub fn copy_to_iter(&self, off: u32, dst: &mut IovIterDest<'_>, len: usize) -> Result {
+        if off.checked_add(u32::try_from(len).map_err(|_| EINVAL)?) > Some(self.len()) {
+            return Err(EINVAL);
+        }
+        let len = i32::try_from(len).map_err(|_| EINVAL)?;
+        let off = i32::try_from(off).map_err(|_| EINVAL)?;
+        // SAFETY: `self` holds `off + len` payload bytes (checked above);
+        // `dst` is a valid destination iterator, exclusively borrowed.
+        to_result(unsafe {
+            b::skb_copy_datagram_iter(self.as_ptr(), off, dst.as_raw().cast(), len)
+        })
+    }
+
+    /// Copies the packet header, as on the wire, to `dst`; fails with
+    /// `EFAULT` unless all of it fits.
+    pub fn copy_hdr_to_iter(&self, dst: &mut IovIterDest<'_>) -> Result {
+        if dst.copy_to_iter(&self.hdr().encode()) == HDR_LEN {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
     /// Pins `len` bytes of the sender's pages as fragments (MSG_ZEROCOPY).
+    /// The packet must be charged to its sending socket first
+    /// ([`Skb::set_owner_w`]): the pinned pages are accounted to it.
     pub fn zerocopy_fill(&mut self, msg: &mut MsgHdr, len: u32) -> Result {
-        // SAFETY: `self` is owned by the sending socket (set_owner_w) and
-        // has its ubuf attached; `msg` is valid.
+        if self.sk().is_none() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `self` has an owner socket (checked above), which
+        // `__zerocopy_sg_from_iter` charges; `msg` is valid.
         to_result(unsafe { b::vsock_rs_h_zc_fill(self.as_ptr(), msg.as_ptr(), len) })
     }
 
@@ -297,7 +366,7 @@ impl Skb {
     pub fn zerocopy_set(&mut self, uarg: &ZcArg) {
         // SAFETY: `uarg` holds a valid `ubuf_info`; the skb takes its own
         // reference.
-        unsafe { b::vsock_rs_h_zc_set(self.as_ptr(), uarg.0.as_ptr()) };
+        unsafe { b::vsock_rs_h_zc_set(self.as_ptr(), uarg.ptr.as_ptr()) };
     }
 
     /// Appends the whole payload of the linear `src` after our payload.
@@ -423,18 +492,26 @@ impl Drop for SkbBox {
 }
 
 /// A zerocopy notification (`struct ubuf_info`) of a `sendmsg` call.
-pub struct ZcArg(NonNull<b::ubuf_info>);
+///
+/// # Invariants
+///
+/// `ptr` is a live `ubuf_info` for the current `sendmsg` call: the caller's
+/// (`msg->msg_ubuf`, `owned` false) or one this value holds a reference on
+/// (`owned` true).  Not `Send`: it stays in the `sendmsg` call.
+pub struct ZcArg {
+    ptr: NonNull<b::ubuf_info>,
+    owned: bool,
+}
 
 impl ZcArg {
     /// Gets the `ubuf_info` for a MSG_ZEROCOPY send of `pkt_len` bytes:
-    /// the one given by the caller of `sendmsg`, or a fresh one. The flag is
-    /// true when the reference is ours to drop with [`ZcArg::put`].
+    /// the one given by the caller of `sendmsg`, or a fresh one of ours.
     pub fn prepare(
         vsk: &VsockSock,
         msg: &mut MsgHdr,
         pkt_len: u32,
         can_zcopy: bool,
-    ) -> Result<(ZcArg, bool)> {
+    ) -> Result<ZcArg> {
         let mut uarg = core::ptr::null_mut();
         let mut have_uref = false;
         // SAFETY: all pointers are valid; the shim writes both out params.
@@ -448,14 +525,22 @@ impl ZcArg {
                 &mut have_uref,
             )
         })?;
-        let uarg = NonNull::new(uarg).ok_or(ENOMEM)?;
-        Ok((ZcArg(uarg), have_uref))
+        let ptr = NonNull::new(uarg).ok_or(ENOMEM)?;
+        // INVARIANT: the shim returns the caller's or a fresh reference of
+        // ours, as `have_uref` says.
+        Ok(ZcArg {
+            ptr,
+            owned: have_uref,
+        })
     }
 
-    /// Drops our reference; `abort` when no data was sent.
-    pub fn put(self, abort: bool) {
-        // SAFETY: `prepare` returned `have_uref`, so we own one reference.
-        unsafe { b::vsock_rs_h_zc_put(self.0.as_ptr(), abort) };
+    /// Ends the send: drops our reference if we hold one (the packets took
+    /// their own); `abort` when no data was sent.
+    pub fn finish(self, abort: bool) {
+        if self.owned {
+            // SAFETY: we own one reference (invariant).
+            unsafe { b::vsock_rs_h_zc_put(self.ptr.as_ptr(), abort) };
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! socket lock (`lock_sock`).
 
 use super::bindings as b;
+use super::net::Net;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -129,14 +131,6 @@ impl VsockSock {
         })
     }
 
-    /// Sets the connection state (socket lock held by the caller).
-    pub fn set_state(&self, st: State) {
-        // SAFETY: live socket; byte write.
-        unsafe {
-            core::ptr::write_volatile(&raw mut (*self.sk()).__sk_common.skc_state, st.to_raw())
-        };
-    }
-
     /// `sk->sk_shutdown`.
     pub fn shutdown_flags(&self) -> u32 {
         // SAFETY: live socket; byte read.
@@ -155,19 +149,11 @@ impl VsockSock {
         unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
     }
 
-    /// Sets `sk->sk_err` and reports it (`sk_error_report`).
-    pub fn report_error(&self, err: i32) {
-        // SAFETY: live socket; the socket lock is held by the caller.
-        unsafe {
-            (*self.sk()).sk_err = err;
-            b::sk_error_report(self.sk());
-        }
-    }
-
-    /// Sets `sk->sk_err` without reporting it.
-    pub fn set_err(&self, err: i32) {
-        // SAFETY: live socket; the socket lock is held by the caller.
-        unsafe { (*self.sk()).sk_err = err };
+    /// `sock_error()`: takes the pending socket error and clears it;
+    /// returns it as a negative errno, or 0.
+    pub fn take_error(&self) -> i32 {
+        // SAFETY: live socket; `sock_error` exchanges `sk_err` atomically.
+        unsafe { b::vsock_rs_h_sock_error(self.sk()) }
     }
 
     /// `sk->sk_state_change(sk)`.
@@ -238,11 +224,12 @@ impl VsockSock {
     }
 
     /// The socket's network namespace.
-    pub fn net(&self) -> *mut b::net {
+    pub fn net(&self) -> &Net {
         // `sock_net()`: `read_pnet(&sk->sk_net)`, a plain pointer with
-        // CONFIG_NET_NS (required by the kernel config).
-        // SAFETY: live socket; the netns outlives it.
-        unsafe { (*self.sk()).__sk_common.skc_net.net }
+        // CONFIG_NET_NS (required by the kernel config), set at creation.
+        // SAFETY: live socket, which holds a reference on its namespace
+        // for as long as it lives, so for the borrow of `self`.
+        unsafe { Net::from_raw((*self.sk()).__sk_common.skc_net.net) }
     }
 
     /// Whether the socket's netns is in global vsock mode.
@@ -260,12 +247,6 @@ impl VsockSock {
         }
     }
 
-    /// Sets the local CID.
-    pub fn set_local_cid(&self, cid: u32) {
-        // SAFETY: live socket; socket lock held by the caller.
-        unsafe { (*self.as_ptr()).local_addr.svm_cid = cid };
-    }
-
     /// `(cid, port)` of the remote address.
     pub fn remote_addr(&self) -> (u32, u32) {
         // SAFETY: live socket; addresses are stable under the socket lock.
@@ -275,25 +256,10 @@ impl VsockSock {
         }
     }
 
-    /// Sets both addresses of a new child socket (`vsock_addr_init`).
-    pub fn init_addrs(&self, local: (u32, u32), remote: (u32, u32)) {
-        // SAFETY: live socket, locked by the caller, not yet visible.
-        unsafe {
-            b::vsock_addr_init(&raw mut (*self.as_ptr()).local_addr, local.0, local.1);
-            b::vsock_addr_init(&raw mut (*self.as_ptr()).remote_addr, remote.0, remote.1);
-        }
-    }
-
     /// `vsk->buffer_size`.
     pub fn buffer_size(&self) -> u64 {
         // SAFETY: live socket; socket lock held (or init).
         unsafe { (*self.as_ptr()).buffer_size }
-    }
-
-    /// Sets `vsk->buffer_size`.
-    pub fn set_buffer_size(&self, v: u64) {
-        // SAFETY: live socket; called from init or with the socket lock.
-        unsafe { (*self.as_ptr()).buffer_size = v };
     }
 
     /// The socket's transport (`vsk->transport`), as a raw pointer.
@@ -302,29 +268,10 @@ impl VsockSock {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).transport) }
     }
 
-    /// Marks the socket connected: `TCP_ESTABLISHED` and `SS_CONNECTED`.
-    pub fn set_connected(&self) {
-        self.set_state(State::Established);
-        // SAFETY: live socket; a connecting socket has its `struct socket`.
-        unsafe { b::vsock_rs_h_set_socket_connected(self.sk()) };
-    }
-
-    /// `vsock_insert_connected()`.
-    pub fn insert_connected(&self) {
-        // SAFETY: live socket.
-        unsafe { b::vsock_insert_connected(self.as_ptr()) };
-    }
-
     /// `vsock_remove_sock()`.
     pub fn remove_sock(&self) {
         // SAFETY: live socket.
         unsafe { b::vsock_remove_sock(self.as_ptr()) };
-    }
-
-    /// `vsock_linger()`.
-    pub fn linger(&self) {
-        // SAFETY: live socket, locked by the caller.
-        unsafe { b::vsock_linger(self.sk()) };
     }
 
     /// `vsock_stream_has_data()` (through the socket's transport).
@@ -339,26 +286,28 @@ impl VsockSock {
         unsafe { b::vsock_stream_has_space(self.as_ptr()) }
     }
 
-    /// Takes a reference.
-    pub fn get_ref(&self) -> SockRef {
-        // SAFETY: live socket.
-        unsafe { b::vsock_rs_h_sock_hold(self.sk()) };
-        // INVARIANT: we took a reference just above.
-        SockRef(NonNull::from(self))
+    /// Takes a reference, unless the socket is being freed (its count is
+    /// zero: a packet's owner may be in that state).
+    pub fn try_get_ref(&self) -> Option<SockRef> {
+        // SAFETY: live socket memory; `refcount_inc_not_zero` only takes a
+        // reference from a non-zero count.
+        if unsafe { b::vsock_rs_h_sock_hold_not_zero(self.sk()) } {
+            // INVARIANT: we took a reference just above.
+            Some(SockRef(NonNull::from(self)))
+        } else {
+            None
+        }
     }
 
     /// Locks the socket (`lock_sock`).
     pub fn lock(&self) -> SockGuard<'_> {
         // SAFETY: live socket.
         unsafe { b::lock_sock_nested(self.sk(), 0) };
-        SockGuard(self)
-    }
-
-    /// Locks a child socket under its locked listener.
-    pub fn lock_nested(&self) -> SockGuard<'_> {
-        // SAFETY: live socket.
-        unsafe { b::lock_sock_nested(self.sk(), b::VRS_SINGLE_DEPTH_NESTING) };
-        SockGuard(self)
+        // INVARIANT: locked just above.
+        SockGuard {
+            sock: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// The transport's private state (`vsk->trans`), if one of type `T`
@@ -371,15 +320,135 @@ impl VsockSock {
         }
         // SAFETY: a non-NULL `trans` is a `Tagged<_>` (type invariant),
         // whose `tag` field comes first at the same offset for every `T`
-        // (`repr(C)`); it lives until `take_trans`, which only the socket's
-        // destructor path calls.
+        // (`repr(C)`).  It lives until `drop_trans`, whose callers
+        // guarantee that no reference handed out here is still in use.
         let tag = unsafe { (*p).tag };
         // SAFETY: as above; the tag says the data is a `T`.
         (tag == core::any::TypeId::of::<T>()).then(|| unsafe { &(*p).data })
     }
 
+    /// Removes and frees the transport's private state of type `T`.
+    ///
+    /// # Safety
+    ///
+    /// Called from the socket's `destruct` callback only: the core calls it
+    /// once no other callback runs for the socket and no packet of the
+    /// socket is in flight, so no reference from [`Self::trans`] is in use.
+    pub unsafe fn drop_trans<T: Send + Sync + 'static>(&self) {
+        if self.trans::<T>().is_none() {
+            return;
+        }
+        // SAFETY: live socket; the caller guarantees exclusive use.
+        let p =
+            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
+        // SAFETY: `trans::<T>` just checked that `p` is a `Tagged<T>` from
+        // `set_trans::<T>`, allocated and pinned there.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(p.cast::<Tagged<T>>())) });
+    }
+}
+
+/// A socket whose lock (`lock_sock`) is held by the current context, which
+/// lent this reference: the operations that upstream performs under the
+/// socket lock live here.
+///
+/// # Invariants
+///
+/// The socket lock of the wrapped socket is held for the lifetime of every
+/// `&LockedSock`, by the context that holds the reference (so the type is
+/// neither `Send` nor `Sync`).
+#[repr(transparent)]
+pub struct LockedSock {
+    sock: VsockSock,
+    _not_sync: PhantomData<*mut ()>,
+}
+
+impl core::ops::Deref for LockedSock {
+    type Target = VsockSock;
+    fn deref(&self) -> &VsockSock {
+        &self.sock
+    }
+}
+
+impl LockedSock {
+    /// Borrows a socket whose lock the caller holds.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live `vsock_sock` whose lock the current context holds,
+    /// or that nothing else can reach (its destructor), for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut b::vsock_sock) -> &'a LockedSock {
+        // SAFETY: `LockedSock` is a transparent wrapper of `VsockSock`
+        // (the marker is a ZST), itself transparent over `vsock_sock`;
+        // liveness and the lock from the caller.
+        unsafe { &*ptr.cast::<LockedSock>() }
+    }
+
+    /// Sets the connection state (socket lock held (type invariant)).
+    pub fn set_state(&self, st: State) {
+        // SAFETY: live socket; byte write.
+        unsafe {
+            core::ptr::write_volatile(&raw mut (*self.sk()).__sk_common.skc_state, st.to_raw())
+        };
+    }
+
+    /// Sets `sk->sk_err` and reports it (`sk_error_report`).
+    pub fn report_error(&self, err: i32) {
+        // SAFETY: live socket; the socket lock is held (type invariant).
+        unsafe {
+            (*self.sk()).sk_err = err;
+            b::sk_error_report(self.sk());
+        }
+    }
+
+    /// Sets `sk->sk_err` without reporting it.
+    pub fn set_err(&self, err: i32) {
+        // SAFETY: live socket; the socket lock is held (type invariant).
+        unsafe { (*self.sk()).sk_err = err };
+    }
+
+    /// Sets the local CID.
+    pub fn set_local_cid(&self, cid: u32) {
+        // SAFETY: live socket; socket lock held (type invariant).
+        unsafe { (*self.as_ptr()).local_addr.svm_cid = cid };
+    }
+
+    /// Sets both addresses of a new child socket (`vsock_addr_init`).
+    pub fn init_addrs(&self, local: (u32, u32), remote: (u32, u32)) {
+        // SAFETY: live socket, locked (type invariant), not yet visible.
+        unsafe {
+            b::vsock_addr_init(&raw mut (*self.as_ptr()).local_addr, local.0, local.1);
+            b::vsock_addr_init(&raw mut (*self.as_ptr()).remote_addr, remote.0, remote.1);
+        }
+    }
+
+    /// Sets `vsk->buffer_size`.
+    pub fn set_buffer_size(&self, v: u64) {
+        // SAFETY: live socket; socket lock held (type invariant).
+        unsafe { (*self.as_ptr()).buffer_size = v };
+    }
+
+    /// Marks the socket connected: `TCP_ESTABLISHED` and `SS_CONNECTED`.
+    pub fn set_connected(&self) {
+        self.set_state(State::Established);
+        // SAFETY: live socket; the shim checks that it has a `struct socket`.
+        unsafe { b::vsock_rs_h_set_socket_connected(self.sk()) };
+    }
+
+    /// `vsock_linger()`.
+    pub fn linger(&self) {
+        // SAFETY: live socket, locked (type invariant).
+        unsafe { b::vsock_linger(self.sk()) };
+    }
+
     /// Installs the transport's private state (from the `init` callback).
+    /// Fails with `EBUSY` if some state is installed already: it is never
+    /// replaced while references to it may exist.
     pub fn set_trans<T: Send + Sync + 'static>(&self, data: impl PinInit<T, Error>) -> Result {
+        // SAFETY: live socket; `trans` only changes under the socket lock,
+        // which is held (type invariant).
+        if !unsafe { (*self.as_ptr()).trans }.is_null() {
+            return Err(EBUSY);
+        }
         let tagged = KBox::pin_init(
             try_pin_init!(Tagged {
                 tag: core::any::TypeId::of::<T>(),
@@ -388,35 +457,29 @@ impl VsockSock {
             GFP_KERNEL,
         )?;
         // SAFETY: the data is never moved out of its box again; it is
-        // freed by `take_trans` as a `Pin<KBox<Tagged<T>>>`.
+        // freed by `drop_trans` as a `Pin<KBox<Tagged<T>>>`.
         let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(tagged) });
-        // SAFETY: live socket; init runs before any other callback, and
-        // replaces no installed state (the core destructs the old one
-        // before assigning a new transport).
+        // SAFETY: live socket; no state was installed (checked above under
+        // the lock).
         unsafe { (*self.as_ptr()).trans = raw.cast() };
         Ok(())
     }
 
-    /// Removes and frees the transport's private state of type `T`.
-    pub fn drop_trans<T: Send + Sync + 'static>(&self) {
-        if self.trans::<T>().is_none() {
+    /// Schedules `vsk->close_work` to run `W::run` after `delay` jiffies,
+    /// unless it is scheduled (or running) already.  The work holds a
+    /// socket reference until it is cancelled
+    /// ([`Self::cancel_close_work`]) or finishes ([`CloseWorkRunning`]).
+    pub fn schedule_close_work<W: CloseWork>(&self, delay: u64) {
+        if self.close_work_scheduled() {
             return;
         }
-        // SAFETY: live socket; destruct runs after every other callback.
-        let p =
-            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
-        // SAFETY: `trans::<T>` just checked that `p` is a `Tagged<T>` from
-        // `set_trans::<T>`, allocated and pinned there.
-        drop(unsafe { Pin::new_unchecked(KBox::from_raw(p.cast::<Tagged<T>>())) });
-    }
-
-    /// Schedules `vsk->close_work` to run `W::run` after `delay` jiffies;
-    /// the work holds a socket reference until [`Self::finish_close_work`].
-    pub fn schedule_close_work<W: CloseWork>(&self, delay: u64) {
-        // SAFETY: live socket.  The reference taken here belongs to the
-        // scheduled work; `close_work_scheduled` records that it exists.
+        // SAFETY: live socket, locked (invariant), and no close work is
+        // scheduled or running (`close_work_scheduled` is clear), so the
+        // work item may be initialised.  The reference taken here belongs
+        // to the scheduled work; `close_work_scheduled` records that it
+        // exists.
         unsafe {
-            b::vsock_rs_h_sock_hold(self.sk());
+            b::vsock_rs_h_sock_hold(self.sk_ptr());
             (*self.as_ptr()).close_work_scheduled = true;
             b::vsock_rs_h_schedule_close_work(
                 self.as_ptr(),
@@ -426,50 +489,174 @@ impl VsockSock {
         }
     }
 
-    /// If the close work is scheduled, and `cancel_timer` is false or the
-    /// pending timer could be cancelled: marks it done, runs `f`, and drops
-    /// the work's socket reference.  Returns whether it did.  Call with the
-    /// socket lock held and a reference of the caller's own.
-    pub fn finish_close_work(&self, cancel_timer: bool, f: impl FnOnce()) -> bool {
+    /// If the close work is pending and can be cancelled before it runs:
+    /// marks it done, runs `f`, and drops the work's socket reference
+    /// (`virtio_transport_cancel_close_work` with `cancel_timeout`).
+    /// Returns whether it did.  A running work finishes itself.
+    pub fn cancel_close_work(&self, f: impl FnOnce()) -> bool {
         if !self.close_work_scheduled() {
             return false;
         }
-        // SAFETY: the work was initialised when scheduled.
-        if cancel_timer && !unsafe { b::vsock_rs_h_cancel_close_work(self.as_ptr()) } {
+        // SAFETY: `close_work_scheduled` means the work was initialised.
+        if !unsafe { b::vsock_rs_h_cancel_close_work(self.as_ptr()) } {
             return false;
         }
-        self.set_close_work_scheduled(false);
-        f();
-        // SAFETY: `close_work_scheduled` was set, so the work's reference
-        // (taken in `schedule_close_work`) is still held; the caller holds
-        // another one, so the socket stays alive.
-        unsafe { b::vsock_rs_h_sock_put(self.sk()) };
+        self.drop_close_work_ref(f);
         true
+    }
+
+    /// Clears `close_work_scheduled`, runs `f` and drops the reference the
+    /// flag stood for.
+    fn drop_close_work_ref(&self, f: impl FnOnce()) {
+        // SAFETY: live socket, locked (invariant).
+        unsafe { (*self.as_ptr()).close_work_scheduled = false };
+        f();
+        // SAFETY: `close_work_scheduled` was set, so the reference taken in
+        // `schedule_close_work` was held, and the flag is now clear so
+        // nobody else drops it.  The caller's own access to the socket
+        // (a lock held under a reference) keeps it alive.
+        unsafe { b::vsock_rs_h_sock_put(self.sk_ptr()) };
     }
 
     /// `vsk->close_work_scheduled`.
     pub fn close_work_scheduled(&self) -> bool {
-        // SAFETY: live socket; socket lock held by the caller.
+        // SAFETY: live socket, locked (invariant).
         unsafe { (*self.as_ptr()).close_work_scheduled }
     }
 
-    /// Clears `vsk->close_work_scheduled` from the close work itself.
-    pub fn set_close_work_scheduled(&self, v: bool) {
-        // SAFETY: live socket; socket lock held by the caller.
-        unsafe { (*self.as_ptr()).close_work_scheduled = v };
-    }
-
     /// `vsock_create_connected()`: a child socket of this listener.
-    pub fn create_connected(&self) -> Option<SockRef> {
-        // SAFETY: live listener socket, locked by the caller.
-        let child = unsafe { b::vsock_create_connected(self.sk()) };
-        // INVARIANT: the new socket comes with one reference, now ours.
-        NonNull::new(child.cast::<VsockSock>()).map(SockRef)
+    pub fn create_connected(&self) -> Option<NewChild> {
+        // SAFETY: live listener socket, locked (invariant).
+        let child = unsafe { b::vsock_create_connected(self.sk_ptr()) };
+        // INVARIANT: the new socket comes with one reference, now ours,
+        // and is not visible to anybody else yet.
+        NonNull::new(child.cast::<VsockSock>()).map(|p| NewChild(SockRef(p)))
     }
 
-    /// `vsock_assign_transport(child, listener)`.
-    pub fn assign_transport(&self, listener: &VsockSock) -> Result {
-        // SAFETY: both sockets are live; the child is locked.
+    /// `vsock_insert_connected()`, unless the socket is in the connected
+    /// table already (inserting twice would corrupt the table).
+    pub fn insert_connected(&self) {
+        // SAFETY: live socket.  Only the socket's transport inserts it,
+        // under the socket lock we hold, so it cannot be inserted between
+        // the check and the insertion.
+        unsafe {
+            if !b::vsock_rs_h_in_connected_table(self.as_ptr()) {
+                b::vsock_insert_connected(self.as_ptr());
+            }
+        }
+    }
+}
+
+/// The delayed close of a socket (`vsk->close_work`).
+pub trait CloseWork {
+    /// Runs in process context with the socket locked and referenced;
+    /// `running` can finish the work's bookkeeping early (see
+    /// [`CloseWorkRunning::finish`]), else it is finished after `run`.
+    fn run(vsk: &LockedSock, running: &CloseWorkRunning<'_>);
+}
+
+/// The close work of a socket, running: only the work itself has one.
+///
+/// # Invariants
+///
+/// Exists only inside [`close_work_fn`], for the socket whose work runs,
+/// with its lock held.
+pub struct CloseWorkRunning<'a>(&'a LockedSock);
+
+impl CloseWorkRunning<'_> {
+    /// If the work's reference is still held: marks the work done, runs
+    /// `f` and drops the reference (`virtio_transport_cancel_close_work`
+    /// without `cancel_timeout`, from the work itself).
+    pub fn finish(&self, f: impl FnOnce()) {
+        if self.0.close_work_scheduled() {
+            self.0.drop_close_work_ref(f);
+        }
+    }
+}
+
+/// The work function of `vsk->close_work` (`virtio_transport_close_timeout`).
+///
+/// # Safety
+///
+/// Called by the workqueue with `close_work.work` of a socket on which
+/// [`LockedSock::schedule_close_work`] took a reference.
+unsafe extern "C" fn close_work_fn<W: CloseWork>(work: *mut b::work_struct) {
+    // SAFETY: the work is `close_work.work` of a socket on which
+    // `schedule_close_work` took a reference, which is only dropped with
+    // the socket locked: it is held when the work starts.
+    let vsk = unsafe { VsockSock::from_raw(b::vsock_rs_h_close_work_vsk(work)) };
+    // Our own reference: `run` may drop the work's.  The work's keeps the
+    // count above zero.
+    let Some(_ref) = vsk.try_get_ref() else {
+        return;
+    };
+    let guard = vsk.lock();
+    // INVARIANT: the work of this socket, running, with its lock held.
+    let running = CloseWorkRunning(&guard);
+    W::run(&guard, &running);
+    // SAFETY: locked; the flag goes down as upstream's work leaves it (a
+    // reference it still stands for is kept, as upstream keeps it).
+    unsafe { (*guard.as_ptr()).close_work_scheduled = false };
+}
+
+/// A child socket just created for a connection request, not yet visible
+/// to anybody else (`vsock_create_connected`): its transport is assigned
+/// and it is queued for `accept()` through this type, once.
+///
+/// # Invariants
+///
+/// Holds the child's initial reference; until [`NewChild::enqueue_accept`]
+/// consumes it, nothing but its owner can reach the socket.
+pub struct NewChild(SockRef);
+
+impl core::ops::Deref for NewChild {
+    type Target = VsockSock;
+    fn deref(&self) -> &VsockSock {
+        &self.0
+    }
+}
+
+impl NewChild {
+    /// Locks the child under its locked listener.
+    pub fn lock_nested(&mut self) -> ChildGuard<'_> {
+        // SAFETY: live socket (we hold a reference).
+        unsafe { b::lock_sock_nested(self.sk_ptr(), b::VRS_SINGLE_DEPTH_NESTING) };
+        // INVARIANT: locked just above.
+        ChildGuard(SockGuard {
+            sock: &self.0,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// `vsock_enqueue_accept(listener, child)`: the child becomes visible
+    /// to `accept()`, which takes over its initial reference.
+    pub fn enqueue_accept(self, listener: &LockedSock) {
+        // SAFETY: both sockets are live; the listener is locked
+        // (invariant); the child is queued once, since this consumes it.
+        unsafe { b::vsock_enqueue_accept(listener.sk_ptr(), self.sk_ptr()) };
+        // The child keeps its initial reference until it is released.
+        core::mem::forget(self.0);
+    }
+}
+
+/// The lock of a [`NewChild`], held: its transport can be assigned.
+pub struct ChildGuard<'a>(SockGuard<'a>);
+
+impl core::ops::Deref for ChildGuard<'_> {
+    type Target = LockedSock;
+    fn deref(&self) -> &LockedSock {
+        &self.0
+    }
+}
+
+impl ChildGuard<'_> {
+    /// `vsock_assign_transport(child, listener)`.  A new child has no
+    /// transport, so nothing is released; the transport's `init` installs
+    /// its state.  Taking `&mut self` ends every borrow of that state.
+    pub fn assign_transport(&mut self, listener: &LockedSock) -> Result {
+        // SAFETY: both sockets are live and locked; the child has no
+        // transport state anybody could hold a reference to (borrows of it
+        // go through `&self`, which `&mut self` excludes).
         let r = unsafe { b::vsock_assign_transport(self.as_ptr(), listener.as_ptr()) };
         if r < 0 {
             Err(Error::from_errno(r))
@@ -477,33 +664,6 @@ impl VsockSock {
             Ok(())
         }
     }
-
-    /// `vsock_enqueue_accept(listener, child)`.
-    pub fn enqueue_accept(&self, child: &VsockSock) {
-        // SAFETY: both sockets are live and locked.
-        unsafe { b::vsock_enqueue_accept(self.sk(), child.sk()) };
-    }
-}
-
-/// The delayed close of a socket (`vsk->close_work`).
-pub trait CloseWork {
-    /// Runs in process context, with a reference on the socket held by
-    /// the work (see [`VsockSock::finish_close_work`]).
-    fn run(vsk: &VsockSock);
-}
-
-/// The work function of `vsk->close_work`.
-///
-/// # Safety
-///
-/// Called by the workqueue with `close_work.work` of a socket on which
-/// [`VsockSock::schedule_close_work`] took a reference.
-unsafe extern "C" fn close_work_fn<W: CloseWork>(work: *mut b::work_struct) {
-    // SAFETY: the work is `close_work.work` of a socket on which
-    // `schedule_close_work` took a reference that lasts at least until the
-    // work runs.
-    let vsk = unsafe { VsockSock::from_raw(b::vsock_rs_h_close_work_vsk(work)) };
-    W::run(vsk);
 }
 
 /// A counted reference to a socket (`sock_hold`/`sock_put`).
@@ -528,12 +688,6 @@ impl SockRef {
     pub(crate) unsafe fn from_raw(ptr: *mut b::vsock_sock) -> Option<SockRef> {
         NonNull::new(ptr.cast::<VsockSock>()).map(SockRef)
     }
-
-    /// Leaves the reference with the socket: a new child socket keeps its
-    /// initial reference until it is released.
-    pub fn keep(self) {
-        core::mem::forget(self);
-    }
 }
 
 impl core::ops::Deref for SockRef {
@@ -552,29 +706,40 @@ impl Drop for SockRef {
 }
 
 /// The socket lock, held (`lock_sock` ... `release_sock`).
-pub struct SockGuard<'a>(&'a VsockSock);
+///
+/// # Invariants
+///
+/// `sock`'s lock is held by this context until the guard is dropped; the
+/// guard stays in the context that locked (it is not `Send`).
+pub struct SockGuard<'a> {
+    sock: &'a VsockSock,
+    _not_send: PhantomData<*mut ()>,
+}
 
 impl core::ops::Deref for SockGuard<'_> {
-    type Target = VsockSock;
-    fn deref(&self) -> &VsockSock {
-        self.0
+    type Target = LockedSock;
+    fn deref(&self) -> &LockedSock {
+        // SAFETY: live socket, locked while the guard exists (invariant).
+        unsafe { LockedSock::from_raw(self.sock.as_ptr()) }
     }
 }
 
 impl Drop for SockGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: we took the lock in `lock`/`lock_nested`.
-        unsafe { b::release_sock(self.0.sk_ptr()) };
+        unsafe { b::release_sock(self.sock.sk_ptr()) };
     }
 }
 
 /// Finds a socket by address pair in `net` (`vsock_find_connected_socket_net`
 /// and then `vsock_find_bound_socket_net`).
-pub fn find_socket(src: (u32, u32), dst: (u32, u32), net: *mut b::net) -> Option<SockRef> {
+/// `net` is the sender's namespace (`None`: any, as the guest driver).
+pub fn find_socket(src: (u32, u32), dst: (u32, u32), net: Option<&Net>) -> Option<SockRef> {
     let mut s = b::sockaddr_vm::default();
     let mut d = b::sockaddr_vm::default();
-    // SAFETY: local addresses; `net` is the namespace the caller got from
-    // the transport (NULL allowed).
+    let net = super::net::raw(net);
+    // SAFETY: local addresses; `net` is NULL or a live namespace (`Net`'s
+    // invariant), which the lookups only read.
     unsafe {
         b::vsock_addr_init(&mut s, src.0, src.1);
         b::vsock_addr_init(&mut d, dst.0, dst.1);

@@ -4,7 +4,7 @@
 //! (`vsock_deliver_tap`), as `virtio_transport_deliver_tap_pkt` does.
 
 use super::bindings as b;
-use super::proto::hdr::{HDR_LEN, MON_HDR_LEN};
+use super::proto::hdr::{Hdr, HDR_LEN, MON_HDR_LEN};
 use super::skb::Skb;
 
 /// Builds the vsockmon copy of a packet (`virtio_transport_build_skb`).
@@ -16,10 +16,9 @@ unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buf
     // SAFETY: `deliver` passes the packet it borrows for the whole call.
     let pkt: &Skb = unsafe { Skb::from_raw(opaque.cast()) };
     let hdr = pkt.hdr();
-    // A packet may have been split to fit the RX buffer: the header's
-    // length is the payload of this fragment.
-    let payload = hdr.len;
-    let total = (MON_HDR_LEN + HDR_LEN) as u32 + payload;
+    let Some((payload, total)) = copy_size(pkt, &hdr) else {
+        return core::ptr::null_mut();
+    };
     // SAFETY: plain allocation.
     let skb = unsafe { b::vsock_rs_h_alloc_plain_skb(total) };
     if skb.is_null() {
@@ -47,6 +46,21 @@ unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buf
         }
     }
     skb
+}
+
+/// The payload to copy for the taps and the size of the vsockmon copy.
+///
+/// A packet may have been split to fit the RX buffer: the header's length
+/// is the payload of this fragment.  It comes from the peer: never copy
+/// more than the packet holds (upstream's copy then fails and the taps get
+/// nothing, as here), and never overflow.
+pub fn copy_size(pkt: &Skb, hdr: &Hdr) -> Option<(u32, u32)> {
+    let payload = hdr.len;
+    if payload > pkt.len().saturating_sub(pkt.offset()) {
+        return None;
+    }
+    let total = ((MON_HDR_LEN + HDR_LEN) as u32).checked_add(payload)?;
+    Some((payload, total))
 }
 
 /// Delivers `skb` to every vsockmon tap, once per packet.

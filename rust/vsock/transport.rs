@@ -14,10 +14,13 @@
 //!   with [`TransportDesc::recv_pkt`].
 
 use super::bindings as b;
+use super::net::{self, Net};
 use super::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
-use super::sock::VsockSock;
+use super::sock::{LockedSock, VsockSock};
+use core::marker::PhantomData;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
+use kernel::sync::rcu;
 use kernel::types::Opaque;
 
 /// A `struct virtio_transport` of some transport module, as the common
@@ -45,14 +48,33 @@ impl VirtioTransport {
         unsafe { &*ptr.cast::<VirtioTransport>() }
     }
 
-    /// The transport of a socket bound to one of our transports.
-    pub fn of(vsk: &VsockSock) -> Option<&VirtioTransport> {
+    /// The state of type `T` that a vsock-rust transport installed in the
+    /// socket, with that transport; `None` for sockets of other transports
+    /// (vmci, hyperv, upstream's C ones) and sockets without one.
+    ///
+    /// The state lives exactly while its transport is assigned (the
+    /// transport's `init` creates it and its `destruct` frees it, before
+    /// the core drops the transport's module reference), so the transport
+    /// is borrowed for as long as the state.
+    pub fn of<T: Send + Sync + 'static>(vsk: &VsockSock) -> Option<(&T, &VirtioTransport)> {
+        let state = vsk.trans::<T>()?;
         let t = vsk.transport_ptr();
-        // SAFETY: the common module's callbacks run only for sockets whose
-        // transport embeds its `vsock_transport` as the first member of a
-        // `virtio_transport` (every vsock-rust transport does); the socket
-        // holds a reference on the transport's module.
-        (!t.is_null()).then(|| unsafe { VirtioTransport::from_raw(t.cast()) })
+        if t.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL `vsk->transport` is a registered transport,
+        // held by the socket's module reference; reading its `init` field
+        // is valid for any kind of transport.
+        let init = unsafe { (*t).init };
+        // Every vsock-rust transport's `init` is the common module's, and
+        // embeds its `vsock_transport` first in a `virtio_transport`.
+        let ours: unsafe extern "C" fn(_, _) -> _ = b::vsock_rs_do_socket_init;
+        if !init.is_some_and(|f| core::ptr::fn_addr_eq(f, ours)) {
+            return None;
+        }
+        // SAFETY: a vsock-rust `virtio_transport` (checked just above),
+        // alive while `state` is (see above).
+        Some((state, unsafe { VirtioTransport::from_raw(t.cast()) }))
     }
 
     /// The embedded `vsock_transport`.
@@ -72,13 +94,14 @@ impl VirtioTransport {
 
     /// `send_pkt()`: hands the packet to the device; returns the payload
     /// bytes queued.
-    pub fn send_pkt(&self, skb: SkbBox, net: *mut b::net) -> Result<u32> {
+    pub fn send_pkt(&self, skb: SkbBox, net: Option<&Net>) -> Result<u32> {
         // SAFETY: registered transport (invariant).
         let Some(f) = (unsafe { (*self.0.get()).send_pkt }) else {
             return Err(ENODEV);
         };
-        // SAFETY: `send_pkt` takes ownership of the skb.
-        let r = unsafe { f(skb.into_raw(), net) };
+        // SAFETY: `send_pkt` takes ownership of the skb; `net` is NULL or
+        // live for the call.
+        let r = unsafe { f(skb.into_raw(), net::raw(net)) };
         if r < 0 {
             Err(Error::from_errno(r))
         } else {
@@ -120,60 +143,79 @@ impl ReadActor {
     }
 }
 
+/// Where received packets come from.
+#[derive(Clone, Copy)]
+pub enum Origin<'a> {
+    /// The loopback: each packet is still owned by the socket that sent
+    /// it, in the sender's namespace.  Just before it is delivered, its
+    /// payload is accounted as sent (`consume_skb_sent`) and it goes to the
+    /// taps, packet by packet as upstream's loopback worker does.
+    Loopback,
+    /// A device, in namespace `net` (`None`: any namespace, as the guest
+    /// driver delivers).  The transport already fed the taps.
+    Device(Option<&'a Net>),
+}
+
 /// The socket callbacks of the common module, in safe Rust.  Errors are
 /// returned as the errno upstream returns.
+///
+/// The callbacks the AF_VSOCK core calls with the socket locked get a
+/// [`LockedSock`]; `destruct` gets one too, since nothing else reaches the
+/// socket then.
 pub trait CommonOps {
+    /// The per-socket state installed by `socket_init` (`vsk->trans`),
+    /// freed after `destruct`.
+    type Trans: Send + Sync + 'static;
     /// `init`: set up the per-socket state (child of `psk` if any).
-    fn socket_init(vsk: &VsockSock, psk: Option<&VsockSock>) -> Result;
-    /// `destruct`.
-    fn destruct(vsk: &VsockSock);
+    fn socket_init(vsk: &LockedSock, psk: Option<&VsockSock>) -> Result;
+    /// `destruct`; the per-socket state is freed after it returns.
+    fn destruct(vsk: &LockedSock);
     /// `release`.
-    fn release(vsk: &VsockSock);
+    fn release(vsk: &LockedSock);
     /// `connect`.
-    fn connect(vsk: &VsockSock) -> Result<u32>;
+    fn connect(vsk: &LockedSock) -> Result<u32>;
     /// `shutdown`.
-    fn shutdown(vsk: &VsockSock, mode: i32) -> Result<u32>;
+    fn shutdown(vsk: &LockedSock, mode: i32) -> Result<u32>;
     /// `stream_dequeue` (MSG_PEEK in `flags` peeks).
     fn stream_dequeue(
-        vsk: &VsockSock,
+        vsk: &LockedSock,
         msg: &mut super::msg::MsgHdr,
         len: usize,
         flags: i32,
     ) -> Result<usize>;
     /// `stream_enqueue`.
-    fn stream_enqueue(vsk: &VsockSock, msg: &mut super::msg::MsgHdr, len: usize) -> Result<usize>;
+    fn stream_enqueue(vsk: &LockedSock, msg: &mut super::msg::MsgHdr, len: usize) -> Result<usize>;
     /// `stream_has_data`.
     fn stream_has_data(vsk: &VsockSock) -> i64;
     /// `stream_has_space`.
     fn stream_has_space(vsk: &VsockSock) -> i64;
     /// `seqpacket_dequeue`.
     fn seqpacket_dequeue(
-        vsk: &VsockSock,
+        vsk: &LockedSock,
         msg: &mut super::msg::MsgHdr,
         flags: i32,
     ) -> Result<usize>;
     /// `seqpacket_enqueue`.
     fn seqpacket_enqueue(
-        vsk: &VsockSock,
+        vsk: &LockedSock,
         msg: &mut super::msg::MsgHdr,
         len: usize,
     ) -> Result<usize>;
     /// `seqpacket_has_data`.
     fn seqpacket_has_data(vsk: &VsockSock) -> u32;
     /// `notify_buffer_size`: returns the size the socket keeps.
-    fn notify_buffer_size(vsk: &VsockSock, val: u64) -> u64;
+    fn notify_buffer_size(vsk: &LockedSock, val: u64) -> u64;
     /// `notify_set_rcvlowat`.
-    fn notify_set_rcvlowat(vsk: &VsockSock, val: i32) -> Result;
+    fn notify_set_rcvlowat(vsk: &LockedSock, val: i32) -> Result;
     /// `unsent_bytes`.
     fn unsent_bytes(vsk: &VsockSock) -> usize;
     /// `read_skb`.
     fn read_skb(vsk: &VsockSock, actor: ReadActor) -> Result<i32>;
     /// A packet received by transport `t` in namespace `net`.
-    fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net);
+    fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>);
     /// Packets received by transport `t`, in order; `pkts` is empty on
-    /// return.  `net` is the senders' namespace, or null to take each
-    /// packet's from the socket that owns it (loopback).
-    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, net: *mut b::net);
+    /// return.
+    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, origin: Origin<'_>);
     /// Frees the packets of `queue` sent by the socket at address `vsk`;
     /// returns how many were replies.
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32;
@@ -214,16 +256,21 @@ macro_rules! vsock_rs_common_exports {
             use kernel::ffi::{c_int, c_void};
             use $crate::vsock::bindings as b;
             use $crate::vsock::msg::MsgHdr;
+            use $crate::vsock::net::Net;
             use $crate::vsock::skb::{Skb, SkbBox, SkbListMut, SkbQueue};
-            use $crate::vsock::sock::VsockSock;
+            use $crate::vsock::sock::{LockedSock, VsockSock};
             use $crate::vsock::transport::{
-                ret_int, ret_isize, CommonOps, ReadActor, VirtioTransport,
+                ret_int, ret_isize, CommonOps, Origin, ReadActor, VirtioTransport,
             };
 
             type T = $t;
 
             // Inside the functions, "see above" refers to their `# Safety`
-            // sections.
+            // sections.  The core calls `init`, `release`, `connect`,
+            // `shutdown`, the enqueue and dequeue callbacks,
+            // `notify_buffer_size` and `notify_set_rcvlowat` with the socket
+            // locked (`lock_sock`, or `sockopt_lock_sock` for options), so
+            // those get a `LockedSock`.
 
             /// # Safety
             ///
@@ -238,7 +285,7 @@ macro_rules! vsock_rs_common_exports {
                 // SAFETY: see above; `psk` is NULL or the live listener.
                 let (vsk, psk) = unsafe {
                     (
-                        VsockSock::from_raw(vsk),
+                        LockedSock::from_raw(vsk),
                         (!psk.is_null()).then(|| VsockSock::from_raw(psk)),
                     )
                 };
@@ -252,8 +299,14 @@ macro_rules! vsock_rs_common_exports {
             /// the current syscall.
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_destruct(vsk: *mut b::vsock_sock) {
-                // SAFETY: see above.
-                T::destruct(unsafe { VsockSock::from_raw(vsk) })
+                // SAFETY: see above; the core destructs with the socket
+                // locked (re-assignment) or unreachable (its last
+                // reference gone), with no other callback running.
+                let vsk = unsafe { LockedSock::from_raw(vsk) };
+                T::destruct(vsk);
+                // SAFETY: this is the `destruct` callback (see above), and
+                // `T::destruct` has returned.
+                unsafe { vsk.drop_trans::<<T as CommonOps>::Trans>() };
             }
 
             /// # Safety
@@ -264,7 +317,7 @@ macro_rules! vsock_rs_common_exports {
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_release(vsk: *mut b::vsock_sock) {
                 // SAFETY: see above.
-                T::release(unsafe { VsockSock::from_raw(vsk) })
+                T::release(unsafe { LockedSock::from_raw(vsk) })
             }
 
             /// # Safety
@@ -275,7 +328,7 @@ macro_rules! vsock_rs_common_exports {
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_connect(vsk: *mut b::vsock_sock) -> c_int {
                 // SAFETY: see above.
-                ret_int(T::connect(unsafe { VsockSock::from_raw(vsk) }))
+                ret_int(T::connect(unsafe { LockedSock::from_raw(vsk) }))
             }
 
             /// # Safety
@@ -286,7 +339,7 @@ macro_rules! vsock_rs_common_exports {
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_shutdown(vsk: *mut b::vsock_sock, mode: c_int) -> c_int {
                 // SAFETY: see above.
-                ret_int(T::shutdown(unsafe { VsockSock::from_raw(vsk) }, mode))
+                ret_int(T::shutdown(unsafe { LockedSock::from_raw(vsk) }, mode))
             }
 
             /// # Safety
@@ -359,7 +412,7 @@ macro_rules! vsock_rs_common_exports {
                 flags: c_int,
             ) -> isize {
                 // SAFETY: see above.
-                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                let (vsk, msg) = unsafe { (LockedSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
                 ret_isize(T::stream_dequeue(vsk, msg, len, flags))
             }
 
@@ -375,7 +428,7 @@ macro_rules! vsock_rs_common_exports {
                 len: usize,
             ) -> isize {
                 // SAFETY: see above.
-                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                let (vsk, msg) = unsafe { (LockedSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
                 ret_isize(T::stream_enqueue(vsk, msg, len))
             }
 
@@ -434,7 +487,7 @@ macro_rules! vsock_rs_common_exports {
                 flags: c_int,
             ) -> isize {
                 // SAFETY: see above.
-                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                let (vsk, msg) = unsafe { (LockedSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
                 ret_isize(T::seqpacket_dequeue(vsk, msg, flags))
             }
 
@@ -450,7 +503,7 @@ macro_rules! vsock_rs_common_exports {
                 len: usize,
             ) -> c_int {
                 // SAFETY: see above.
-                let (vsk, msg) = unsafe { (VsockSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
+                let (vsk, msg) = unsafe { (LockedSock::from_raw(vsk), MsgHdr::from_raw(msg)) };
                 ret_isize(T::seqpacket_enqueue(vsk, msg, len)) as c_int
             }
 
@@ -629,7 +682,7 @@ macro_rules! vsock_rs_common_exports {
                 val: *mut u64,
             ) {
                 // SAFETY: see above; `val` is the core's local.
-                unsafe { *val = T::notify_buffer_size(VsockSock::from_raw(vsk), *val) };
+                unsafe { *val = T::notify_buffer_size(LockedSock::from_raw(vsk), *val) };
             }
 
             /// # Safety
@@ -643,7 +696,7 @@ macro_rules! vsock_rs_common_exports {
                 val: c_int,
             ) -> c_int {
                 // SAFETY: see above.
-                let vsk = unsafe { VsockSock::from_raw(vsk) };
+                let vsk = unsafe { LockedSock::from_raw(vsk) };
                 ret_int(T::notify_set_rcvlowat(vsk, val).map(|()| 0))
             }
 
@@ -681,7 +734,8 @@ macro_rules! vsock_rs_common_exports {
             /// # Safety
             ///
             /// Transports call this with their registered descriptor,
-            /// an skb they own (ownership passes) and the namespace.
+            /// an skb they own (ownership passes) and the namespace (NULL
+            /// or live for the call).
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_recv_pkt(
                 t: *mut b::virtio_transport,
@@ -690,6 +744,8 @@ macro_rules! vsock_rs_common_exports {
             ) {
                 // SAFETY: see above.
                 let t = unsafe { VirtioTransport::from_raw(t) };
+                // SAFETY: see above.
+                let net = (!net.is_null()).then(|| unsafe { Net::from_raw(net) });
                 // SAFETY: see above.
                 if let Some(skb) = unsafe { SkbBox::from_raw(skb) } {
                     T::recv_pkt(t, skb, net);
@@ -700,18 +756,26 @@ macro_rules! vsock_rs_common_exports {
             ///
             /// Transports call this with their registered descriptor and
             /// a list of skbs they own, which only this call touches
-            /// meanwhile (the skbs' ownership passes).
+            /// meanwhile (the skbs' ownership passes); `loopback`, or
+            /// `net` NULL or live for the call (see `Origin`).
             #[no_mangle]
             unsafe extern "C" fn vsock_rs_recv_pkts(
                 t: *mut b::virtio_transport,
                 pkts: *mut b::sk_buff_head,
                 net: *mut b::net,
+                loopback: bool,
             ) {
                 // SAFETY: see above.
                 let t = unsafe { VirtioTransport::from_raw(t) };
+                let origin = if loopback {
+                    Origin::Loopback
+                } else {
+                    // SAFETY: see above.
+                    Origin::Device((!net.is_null()).then(|| unsafe { Net::from_raw(net) }))
+                };
                 // SAFETY: see above.
                 if let Some(list) = unsafe { SkbListMut::from_raw(pkts) } {
-                    T::recv_pkts(t, list, net);
+                    T::recv_pkts(t, list, origin);
                 }
             }
 
@@ -780,32 +844,56 @@ macro_rules! vsock_rs_common_exports {
 }
 
 /// A transport built on the common module.
+///
+/// Its device (`Dev`) is published under RCU with [`Published`]: it can
+/// come and go (removal, freeze and restore, one of several vhost devices)
+/// while the transport stays registered.  Every hook gets the device
+/// published at the time, if any, under `rcu_read_lock()`: hooks must not
+/// sleep.
 pub trait TransportOps: Sized + 'static {
-    /// The device state (`send_pkt` queue, worker, ...).
+    /// The device state (`send_pkt` queue, worker, virtqueues, ...).
     type Dev: Send + Sync;
     /// `VSOCK_TRANSPORT_F_*` flags for `vsock_core_register`.
     const FEATURES: u32;
+    /// Whether the transport answers `has_remote_cid` (the hook is NULL
+    /// otherwise, as for upstream's loopback and guest driver).
+    const HAS_REMOTE_CID: bool = false;
+    /// Whether the transport limits MSG_ZEROCOPY sends (`can_msgzerocopy`;
+    /// NULL otherwise).
+    const CAN_MSGZEROCOPY: bool = false;
     /// The transport's descriptor (declared by [`vsock_rs_transport!`]).
     fn desc() -> &'static TransportDesc<Self>;
     /// `get_local_cid()`.
-    fn local_cid() -> u32;
-    /// `send_pkt()`: queue the packet; returns its payload length.
-    fn send_pkt(dev: &Self::Dev, skb: SkbBox, net: *mut b::net) -> Result<u32>;
+    fn local_cid(dev: Option<&Self::Dev>) -> u32;
+    /// `send_pkt()`: queue the packet, sent from namespace `net`; returns
+    /// its payload length.
+    fn send_pkt(dev: Option<&Self::Dev>, skb: SkbBox, net: Option<&Net>) -> Result<u32>;
     /// `cancel_pkt()`: drop the packets still queued for `vsk`.
-    fn cancel_pkt(dev: &Self::Dev, vsk: &VsockSock) -> Result;
+    fn cancel_pkt(dev: Option<&Self::Dev>, vsk: &VsockSock) -> Result;
     /// `stream_allow()`.
-    fn stream_allow(vsk: &VsockSock, cid: u32, port: u32) -> bool;
+    fn stream_allow(dev: Option<&Self::Dev>, vsk: &VsockSock, cid: u32, port: u32) -> bool;
     /// `seqpacket_allow()`.
-    fn seqpacket_allow(vsk: &VsockSock, remote_cid: u32) -> bool;
+    fn seqpacket_allow(dev: Option<&Self::Dev>, vsk: &VsockSock, remote_cid: u32) -> bool;
     /// `msgzerocopy_allow()`.
     fn msgzerocopy_allow() -> bool;
+    /// `has_remote_cid()` (with [`Self::HAS_REMOTE_CID`]): whether a peer
+    /// with CID `cid` is reachable from `vsk`.
+    fn has_remote_cid(_dev: Option<&Self::Dev>, _vsk: &VsockSock, _cid: u32) -> bool {
+        true
+    }
+    /// `can_msgzerocopy()` (with [`Self::CAN_MSGZEROCOPY`]): whether a
+    /// packet of `bufs` buffers can go out as zerocopy.
+    fn can_msgzerocopy(_dev: Option<&Self::Dev>, _bufs: i32) -> bool {
+        true
+    }
 }
 
-/// A transport's `struct virtio_transport`, plus its device state.
+/// A transport's `struct virtio_transport`, plus its published device.
 ///
 /// # Invariants
 ///
-/// `dev` is NULL or points to the `T::Dev` of the live [`Registration`].
+/// `dev` is NULL or points to the `T::Dev` of the live [`Published`] of
+/// `T`; once withdrawn, a device is freed only after an RCU grace period.
 #[repr(C)]
 pub struct TransportDesc<T: TransportOps> {
     vt: b::virtio_transport,
@@ -821,7 +909,7 @@ unsafe impl<T: TransportOps> Sync for TransportDesc<T> {}
 ///
 /// Called by the AF_VSOCK core through the transport's descriptor.
 unsafe extern "C" fn tr_local_cid<T: TransportOps>() -> u32 {
-    T::local_cid()
+    T::desc().with_dev(T::local_cid)
 }
 
 /// `send_pkt` of transport `T`.
@@ -835,10 +923,10 @@ unsafe extern "C" fn tr_send_pkt<T: TransportOps>(skb: *mut b::sk_buff, net: *mu
     let Some(skb) = (unsafe { SkbBox::from_raw(skb) }) else {
         return EINVAL.to_errno();
     };
-    match T::desc().dev() {
-        Some(dev) => ret_int(T::send_pkt(dev, skb, net)),
-        None => ENODEV.to_errno(),
-    }
+    // SAFETY: the common module passes NULL or the live namespace of the
+    // sending socket, which it holds for the call.
+    let net = (!net.is_null()).then(|| unsafe { Net::from_raw(net) });
+    T::desc().with_dev(|dev| ret_int(T::send_pkt(dev, skb, net)))
 }
 
 /// `cancel_pkt` of transport `T`.
@@ -849,10 +937,7 @@ unsafe extern "C" fn tr_send_pkt<T: TransportOps>(skb: *mut b::sk_buff, net: *mu
 unsafe extern "C" fn tr_cancel_pkt<T: TransportOps>(vsk: *mut b::vsock_sock) -> i32 {
     // SAFETY: the core calls this with a live socket.
     let vsk = unsafe { VsockSock::from_raw(vsk) };
-    match T::desc().dev() {
-        Some(dev) => ret_int(T::cancel_pkt(dev, vsk).map(|()| 0)),
-        None => 0,
-    }
+    T::desc().with_dev(|dev| ret_int(T::cancel_pkt(dev, vsk).map(|()| 0)))
 }
 
 /// `stream_allow` of transport `T`.
@@ -866,7 +951,8 @@ unsafe extern "C" fn tr_stream_allow<T: TransportOps>(
     port: u32,
 ) -> bool {
     // SAFETY: the core calls this with a live socket.
-    T::stream_allow(unsafe { VsockSock::from_raw(vsk) }, cid, port)
+    let vsk = unsafe { VsockSock::from_raw(vsk) };
+    T::desc().with_dev(|dev| T::stream_allow(dev, vsk, cid, port))
 }
 
 /// `seqpacket_allow` of transport `T`.
@@ -879,7 +965,28 @@ unsafe extern "C" fn tr_seqpacket_allow<T: TransportOps>(
     cid: u32,
 ) -> bool {
     // SAFETY: the core calls this with a live socket.
-    T::seqpacket_allow(unsafe { VsockSock::from_raw(vsk) }, cid)
+    let vsk = unsafe { VsockSock::from_raw(vsk) };
+    T::desc().with_dev(|dev| T::seqpacket_allow(dev, vsk, cid))
+}
+
+/// `has_remote_cid` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the AF_VSOCK core with a live socket.
+unsafe extern "C" fn tr_has_remote_cid<T: TransportOps>(vsk: *mut b::vsock_sock, cid: u32) -> bool {
+    // SAFETY: the core calls this with a live socket.
+    let vsk = unsafe { VsockSock::from_raw(vsk) };
+    T::desc().with_dev(|dev| T::has_remote_cid(dev, vsk, cid))
+}
+
+/// `can_msgzerocopy` of transport `T`.
+///
+/// # Safety
+///
+/// Called by the common module.
+unsafe extern "C" fn tr_can_msgzerocopy<T: TransportOps>(bufs: i32) -> bool {
+    T::desc().with_dev(|dev| T::can_msgzerocopy(dev, bufs))
 }
 
 /// `msgzerocopy_allow` of transport `T`.
@@ -934,23 +1041,34 @@ impl<T: TransportOps> TransportDesc<T> {
                     unsent_bytes: Some(b::vsock_rs_unsent_bytes),
                     shutdown: Some(b::vsock_rs_shutdown),
                     get_local_cid: Some(tr_local_cid::<T>),
-                    has_remote_cid: None,
+                    has_remote_cid: if T::HAS_REMOTE_CID {
+                        Some(tr_has_remote_cid::<T>)
+                    } else {
+                        None
+                    },
                     read_skb: Some(b::vsock_rs_read_skb),
                     msgzerocopy_allow: Some(tr_msgzerocopy_allow::<T>),
                 },
                 send_pkt: Some(tr_send_pkt::<T>),
-                can_msgzerocopy: None,
+                can_msgzerocopy: if T::CAN_MSGZEROCOPY {
+                    Some(tr_can_msgzerocopy::<T>)
+                } else {
+                    None
+                },
             },
             dev: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
-    fn dev(&self) -> Option<&T::Dev> {
+    /// Calls `f` with the device published now, if any, under
+    /// `rcu_read_lock()` (`rcu_dereference`).
+    pub fn with_dev<R>(&self, f: impl FnOnce(Option<&T::Dev>) -> R) -> R {
+        let _rcu = rcu::read_lock();
         let p = self.dev.load(Ordering::Acquire);
-        // SAFETY: non-NULL `dev` points to the registration's device state
-        // (invariant), which outlives every socket of the transport (they
-        // pin the module, and the registration lives as long as it).
-        (!p.is_null()).then(|| unsafe { &*p })
+        // SAFETY: a non-NULL `dev` points to a published device (invariant),
+        // which is freed only after a grace period that cannot end while we
+        // hold the read lock; the reference does not outlive `f`.
+        f((!p.is_null()).then(|| unsafe { &*p }))
     }
 
     fn vt_ptr(&self) -> *mut b::virtio_transport {
@@ -958,18 +1076,23 @@ impl<T: TransportOps> TransportDesc<T> {
     }
 
     /// Hands a received packet to the common module.
-    pub fn recv_pkt(&self, skb: SkbBox, net: *mut b::net) {
-        // SAFETY: our descriptor is registered; the skb's ownership passes.
-        unsafe { b::vsock_rs_recv_pkt(self.vt_ptr(), skb.into_raw(), net) };
+    pub fn recv_pkt(&self, skb: SkbBox, net: Option<&Net>) {
+        // SAFETY: our descriptor is registered; the skb's ownership passes;
+        // `net` is NULL or live for the call.
+        unsafe { b::vsock_rs_recv_pkt(self.vt_ptr(), skb.into_raw(), net::raw(net)) };
     }
 
     /// Hands received packets to the common module, which may process
-    /// consecutive packets of one connection under one socket lock; `net`
-    /// as in [`CommonOps::recv_pkts`].
-    pub fn recv_pkts(&self, pkts: &mut SkbList, net: *mut b::net) {
+    /// consecutive packets of one connection under one socket lock.
+    pub fn recv_pkts(&self, pkts: &mut SkbList, origin: Origin<'_>) {
+        let (net, loopback) = match origin {
+            Origin::Loopback => (core::ptr::null_mut(), true),
+            Origin::Device(net) => (net::raw(net), false),
+        };
         // SAFETY: our descriptor is registered; the list is exclusively
-        // borrowed for the call and its skbs pass to the common module.
-        unsafe { b::vsock_rs_recv_pkts(self.vt_ptr(), pkts.raw(), net) };
+        // borrowed for the call and its skbs pass to the common module;
+        // `net` is NULL or live for the call.
+        unsafe { b::vsock_rs_recv_pkts(self.vt_ptr(), pkts.raw(), net, loopback) };
     }
 }
 
@@ -1006,39 +1129,89 @@ pub mod common {
 
 /// A registered transport (`vsock_core_register` ... `vsock_core_unregister`).
 pub struct Registration<T: TransportOps> {
-    dev: Pin<KBox<T::Dev>>,
+    _t: PhantomData<T>,
 }
 
 impl<T: TransportOps> Registration<T> {
-    /// Allocates the device state and registers the transport.
-    pub fn new(dev: impl PinInit<T::Dev, Error>) -> Result<Self> {
-        let dev = KBox::pin_init(dev, GFP_KERNEL)?;
+    /// Registers the transport.  Its hooks see the device published with
+    /// [`Published`], if any (sends fail with `ENODEV` while there is none).
+    pub fn new() -> Result<Self> {
         let desc = T::desc();
-        desc.dev
-            .store((&raw const *dev).cast_mut(), Ordering::Release);
         // SAFETY: the descriptor is a static that outlives the registration.
         let r = unsafe { b::vsock_core_register(&raw const desc.vt.transport, T::FEATURES as i32) };
         if r < 0 {
-            desc.dev.store(core::ptr::null_mut(), Ordering::Release);
             return Err(Error::from_errno(r));
         }
-        Ok(Registration { dev })
-    }
-
-    /// The device state.
-    pub fn dev(&self) -> &T::Dev {
-        &self.dev
+        Ok(Registration { _t: PhantomData })
     }
 }
 
 impl<T: TransportOps> Drop for Registration<T> {
     fn drop(&mut self) {
-        let desc = T::desc();
         // SAFETY: registered in `new`.
-        unsafe { b::vsock_core_unregister(&raw const desc.vt.transport) };
-        desc.dev.store(core::ptr::null_mut(), Ordering::Release);
-        // `self.dev` is dropped after this: no socket uses the transport any
-        // more (each would hold a module reference).
+        unsafe { b::vsock_core_unregister(&raw const T::desc().vt.transport) };
+    }
+}
+
+/// The device of transport `T`, published to its hooks
+/// (`rcu_assign_pointer`) until this is dropped; then withdrawn, and freed
+/// after a grace period (`synchronize_rcu`).
+///
+/// # Invariants
+///
+/// `T::desc().dev` points to `*self.dev`; there is one `Published<T>` at a
+/// time.
+pub struct Published<T: TransportOps> {
+    dev: Pin<KBox<T::Dev>>,
+}
+
+impl<T: TransportOps> Published<T> {
+    /// Allocates the device and publishes it.  Fails with `EBUSY` if
+    /// transport `T` has a device already.
+    pub fn new(dev: impl PinInit<T::Dev, Error>) -> Result<Self> {
+        let dev = KBox::pin_init(dev, GFP_KERNEL)?;
+        let p = (&raw const *dev).cast_mut();
+        T::desc()
+            .dev
+            .compare_exchange(
+                core::ptr::null_mut(),
+                p,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map_err(|_| EBUSY)?;
+        // INVARIANT: published just above, and no other device was.
+        Ok(Published { dev })
+    }
+
+    /// The device.
+    pub fn dev(&self) -> &T::Dev {
+        &self.dev
+    }
+
+    /// Publishes `new` in place of the device: each hook sees one or the
+    /// other, and once this returns (after a grace period) only `new`.  The
+    /// old device, which no hook can reach any more, is returned.
+    pub fn replace(&mut self, new: Pin<KBox<T::Dev>>) -> Pin<KBox<T::Dev>> {
+        T::desc()
+            .dev
+            .store((&raw const *new).cast_mut(), Ordering::Release);
+        // SAFETY: plain call; we may sleep (`&mut self` is not held under a
+        // spinlock by any hook: hooks only see the device through RCU).
+        unsafe { kernel::bindings::synchronize_rcu() };
+        // INVARIANT: `new` is the published device from here on.
+        core::mem::replace(&mut self.dev, new)
+    }
+}
+
+impl<T: TransportOps> Drop for Published<T> {
+    fn drop(&mut self) {
+        T::desc()
+            .dev
+            .store(core::ptr::null_mut(), Ordering::Release);
+        // Readers that saw the device finish before it is freed.
+        // SAFETY: plain call; dropping may sleep.
+        unsafe { kernel::bindings::synchronize_rcu() };
     }
 }
 

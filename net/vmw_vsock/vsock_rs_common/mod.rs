@@ -22,13 +22,16 @@ mod tx;
 
 use crate::vsock::bindings as b;
 use crate::vsock::msg::MsgHdr;
+use crate::vsock::net::Net;
 use crate::vsock::proto::credit::Credit;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_BUF_SIZE, SHUTDOWN_RCV, SHUTDOWN_SEND};
 use crate::vsock::proto::steer::{Flow, FlowTable};
 use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
-use crate::vsock::sock::{current_exiting, CloseWork, State, VsockSock};
+use crate::vsock::sock::{
+    current_exiting, CloseWork, CloseWorkRunning, LockedSock, State, VsockSock,
+};
 use crate::vsock::tap;
-use crate::vsock::transport::{CommonOps, ReadActor, VirtioTransport};
+use crate::vsock::transport::{CommonOps, Origin, ReadActor, VirtioTransport};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Mutex, SpinLock};
@@ -137,24 +140,29 @@ impl Common {
     }
 
     /// `virtio_transport_cancel_close_work`.
-    fn cancel_close_work(vsk: &VsockSock, cancel_timeout: bool) {
-        vsk.finish_close_work(cancel_timeout, || Self::remove_sock(vsk));
+    fn cancel_close_work(vsk: &LockedSock, cancel: CloseCancel<'_, '_>) {
+        match cancel {
+            CloseCancel::Timeout => {
+                vsk.cancel_close_work(|| Self::remove_sock(vsk));
+            }
+            CloseCancel::Running(work) => work.finish(|| Self::remove_sock(vsk)),
+        }
     }
 
     /// `virtio_transport_do_close`.
-    fn do_close(vsk: &VsockSock, cancel_timeout: bool) {
+    fn do_close(vsk: &LockedSock, cancel: CloseCancel<'_, '_>) {
         vsk.set_done();
         vsk.set_peer_shutdown(b::VRS_SHUTDOWN_MASK);
         if vsk.stream_has_data() <= 0 {
             vsk.set_state(State::Closing);
         }
         vsk.state_change();
-        Self::cancel_close_work(vsk, cancel_timeout);
+        Self::cancel_close_work(vsk, cancel);
     }
 
     /// `virtio_transport_close`: returns whether the socket can be removed
     /// now (otherwise the close timeout does it).
-    fn close(vsk: &VsockSock) -> bool {
+    fn close(vsk: &LockedSock) -> bool {
         if !matches!(vsk.state(), State::Established | State::Closing) {
             return true;
         }
@@ -177,23 +185,32 @@ impl Common {
     }
 }
 
+/// How closing a connection deals with a pending close timeout
+/// (upstream's `cancel_timeout` argument).
+#[derive(Clone, Copy)]
+pub(crate) enum CloseCancel<'a, 'b> {
+    /// Cancel the timeout if it has not started.
+    Timeout,
+    /// From the timeout itself.
+    Running(&'a CloseWorkRunning<'b>),
+}
+
 /// The close timeout (`virtio_transport_close_timeout`).
 struct CloseTimeout;
 
 impl CloseWork for CloseTimeout {
-    fn run(vsk: &VsockSock) {
-        let _ref = vsk.get_ref();
-        let guard = vsk.lock();
-        if !guard.is_done() {
-            let _ = Common::reset(&guard, None);
-            Common::do_close(&guard, false);
+    fn run(vsk: &LockedSock, running: &CloseWorkRunning<'_>) {
+        if !vsk.is_done() {
+            let _ = Common::reset(vsk, None);
+            Common::do_close(vsk, CloseCancel::Running(running));
         }
-        guard.set_close_work_scheduled(false);
     }
 }
 
 impl CommonOps for Common {
-    fn socket_init(vsk: &VsockSock, psk: Option<&VsockSock>) -> Result {
+    type Trans = VvSock;
+
+    fn socket_init(vsk: &LockedSock, psk: Option<&VsockSock>) -> Result {
         let peer_buf_alloc = psk
             .and_then(|p| p.trans::<VvSock>())
             .map_or(0, |p| p.credit.lock().peer_buf_alloc);
@@ -205,12 +222,11 @@ impl CommonOps for Common {
         vsk.set_trans(VvSock::new(buf_alloc, peer_buf_alloc)?)
     }
 
-    fn destruct(vsk: &VsockSock) {
-        Self::cancel_close_work(vsk, true);
-        vsk.drop_trans::<VvSock>();
+    fn destruct(vsk: &LockedSock) {
+        Self::cancel_close_work(vsk, CloseCancel::Timeout);
     }
 
-    fn release(vsk: &VsockSock) {
+    fn release(vsk: &LockedSock) {
         let remove = if vsk.is_connectible() {
             Self::close(vsk)
         } else {
@@ -222,11 +238,11 @@ impl CommonOps for Common {
         }
     }
 
-    fn connect(vsk: &VsockSock) -> Result<u32> {
+    fn connect(vsk: &LockedSock) -> Result<u32> {
         tx::send_pkt_info(vsk, PktInfo::new(Op::Request))
     }
 
-    fn shutdown(vsk: &VsockSock, mode: i32) -> Result<u32> {
+    fn shutdown(vsk: &LockedSock, mode: i32) -> Result<u32> {
         let mode = mode as u32;
         let mut info = PktInfo::new(Op::Shutdown);
         if mode & b::VRS_RCV_SHUTDOWN != 0 {
@@ -238,7 +254,7 @@ impl CommonOps for Common {
         tx::send_pkt_info(vsk, info)
     }
 
-    fn stream_dequeue(vsk: &VsockSock, msg: &mut MsgHdr, len: usize, flags: i32) -> Result<usize> {
+    fn stream_dequeue(vsk: &LockedSock, msg: &mut MsgHdr, len: usize, flags: i32) -> Result<usize> {
         let vvs = Self::vvs(vsk)?;
         if flags & b::VRS_MSG_PEEK != 0 {
             rx::stream_peek(vvs, msg, len)
@@ -248,7 +264,7 @@ impl CommonOps for Common {
         }
     }
 
-    fn stream_enqueue(vsk: &VsockSock, msg: &mut MsgHdr, len: usize) -> Result<usize> {
+    fn stream_enqueue(vsk: &LockedSock, msg: &mut MsgHdr, len: usize) -> Result<usize> {
         let mut info = PktInfo::new(Op::Rw);
         // Larger writes are sent in several calls by the AF_VSOCK core.
         info.pkt_len = u32::try_from(len).unwrap_or(u32::MAX);
@@ -266,7 +282,7 @@ impl CommonOps for Common {
             .map_or(0, |v| i64::from(v.credit.lock().has_space()))
     }
 
-    fn seqpacket_dequeue(vsk: &VsockSock, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
+    fn seqpacket_dequeue(vsk: &LockedSock, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
         let vvs = Self::vvs(vsk)?;
         if flags & b::VRS_MSG_PEEK != 0 {
             rx::seqpacket_peek(vvs, msg)
@@ -276,7 +292,7 @@ impl CommonOps for Common {
         }
     }
 
-    fn seqpacket_enqueue(vsk: &VsockSock, msg: &mut MsgHdr, len: usize) -> Result<usize> {
+    fn seqpacket_enqueue(vsk: &LockedSock, msg: &mut MsgHdr, len: usize) -> Result<usize> {
         let vvs = Self::vvs(vsk)?;
         if len > vvs.credit.lock().tx_buf_size() as usize {
             return Err(EMSGSIZE);
@@ -288,7 +304,7 @@ impl CommonOps for Common {
         vsk.trans::<VvSock>().map_or(0, |v| v.msg_count())
     }
 
-    fn notify_buffer_size(vsk: &VsockSock, val: u64) -> u64 {
+    fn notify_buffer_size(vsk: &LockedSock, val: u64) -> u64 {
         let Some(vvs) = vsk.trans::<VvSock>() else {
             return val.min(MAX_BUF_SIZE);
         };
@@ -297,7 +313,7 @@ impl CommonOps for Common {
         val
     }
 
-    fn notify_set_rcvlowat(vsk: &VsockSock, val: i32) -> Result {
+    fn notify_set_rcvlowat(vsk: &LockedSock, val: i32) -> Result {
         let vvs = Self::vvs(vsk)?;
         // If fewer bytes are queued than the new SO_RCVLOWAT, kick the
         // sender, which may be waiting for space; unless the peer already
@@ -321,6 +337,12 @@ impl CommonOps for Common {
         let vvs = Self::vvs(vsk)?;
         let skb = {
             let mut rx = vvs.rx.lock();
+            // `__skb_recv_datagram`: a pending socket error is reported,
+            // and cleared, before the queue is looked at.
+            let err = vsk.take_error();
+            if err != 0 {
+                return Err(Error::from_errno(err));
+            }
             let skb = rx.queue.pop_front().ok_or(EAGAIN)?;
             let hdr = skb.hdr();
             if hdr.flags & crate::vsock::proto::hdr::SEQ_EOM != 0 {
@@ -334,12 +356,12 @@ impl CommonOps for Common {
         Ok(actor.call(vsk, skb))
     }
 
-    fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net) {
+    fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>) {
         recv::recv_pkt(t, skb, net);
     }
 
-    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, net: *mut b::net) {
-        recv::recv_pkts(t, pkts, net);
+    fn recv_pkts(t: &VirtioTransport, pkts: SkbListMut<'_>, origin: Origin<'_>) {
+        recv::recv_pkts(t, pkts, origin);
     }
 
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32 {

@@ -5,14 +5,26 @@
 //! (`virtio_transport_recv_pkt` and its per-state helpers).
 
 use super::tx::{reset_no_sock, send_pkt_info, PktInfo};
-use super::{rx, sock_type, Common, VvSock};
+use super::{rx, sock_type, CloseCancel, Common, VvSock};
 use crate::vsock::bindings as b;
+use crate::vsock::net::{self, Net};
 use crate::vsock::proto::hdr::{Hdr, Op};
 use crate::vsock::proto::rules::{self, ConnectedAction, ConnectingAction, ListenAction, ENOBUFS};
 use crate::vsock::skb::{Skb, SkbBox, SkbListMut};
-use crate::vsock::sock::{find_socket, State, VsockSock};
-use crate::vsock::transport::VirtioTransport;
+use crate::vsock::sock::{find_socket, LockedSock, State, VsockSock};
+use crate::vsock::tap;
+use crate::vsock::transport::{CommonOps, Origin, VirtioTransport};
 use kernel::prelude::*;
+
+/// Whether the header's payload length is the payload the packet really
+/// holds.  Credit is accounted with `hdr.len` and data is copied with
+/// `skb->len`: a peer whose header disagrees with what it sent could bypass
+/// our credit or make `rx_bytes` drift.  Upstream's transports drop such
+/// packets before handing them over (CVE-2025-39718); the common module
+/// drops them too, whatever the transport checked.
+pub(super) fn payload_matches(skb: &Skb, hdr: &Hdr) -> bool {
+    skb.len() == hdr.len && skb.offset() == 0
+}
 
 /// Records the peer's credit from a header; true when we may send
 /// (`virtio_transport_space_update`).  Listeners have no transport state
@@ -25,7 +37,7 @@ fn space_update(vsk: &VsockSock, hdr: &Hdr) -> bool {
 }
 
 /// A connecting socket (`virtio_transport_recv_connecting`).
-fn recv_connecting(vsk: &VsockSock, hdr: &Hdr) {
+fn recv_connecting(vsk: &LockedSock, hdr: &Hdr) {
     match rules::on_connecting(hdr) {
         ConnectingAction::Established => {
             vsk.set_connected();
@@ -41,47 +53,37 @@ fn recv_connecting(vsk: &VsockSock, hdr: &Hdr) {
     }
 }
 
-/// Wakeups owed to the socket's waiters, issued once after the packets of
-/// a batch (still under the socket lock, as upstream issues them).
-#[derive(Default)]
-struct Wakeups {
-    data_ready: bool,
-    write_space: bool,
-}
-
-impl Wakeups {
-    fn flush(self, vsk: &VsockSock) {
-        if self.write_space {
-            vsk.write_space();
-        }
-        if self.data_ready {
-            vsk.data_ready();
-        }
-    }
-}
-
-/// An established socket (`virtio_transport_recv_connected`).
-fn recv_connected(vsk: &VsockSock, skb: SkbBox, hdr: &Hdr, wake: &mut Wakeups) {
+/// An established socket (`virtio_transport_recv_connected`).  Returns
+/// whether the packet left the socket's state and its place in the
+/// connected table as they were (data and credit packets), so that the
+/// next packet of the connection may be handled without a new lookup.
+fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
     match rules::on_connected(hdr, vsk.peer_shutdown()) {
         ConnectedAction::Enqueue => {
             let Some(vvs) = vsk.trans::<VvSock>() else {
-                return;
+                return false;
             };
             if rx::enqueue(vvs, skb, hdr) {
-                wake.data_ready = true;
+                vsk.data_ready();
+                true
             } else {
                 // No room to queue the packet: close the connection
                 // rather than lose data.
                 let _ = Common::reset(vsk, Some(hdr));
-                Common::do_close(vsk, true);
+                Common::do_close(vsk, CloseCancel::Timeout);
                 vsk.report_error(ENOBUFS);
                 vsk.remove_sock();
+                false
             }
         }
         ConnectedAction::SendCreditUpdate => {
             let _ = Common::send_credit_update(vsk);
+            true
         }
-        ConnectedAction::WriteSpace => wake.write_space = true,
+        ConnectedAction::WriteSpace => {
+            vsk.write_space();
+            true
+        }
         ConnectedAction::Shutdown {
             peer_shutdown,
             notify,
@@ -90,7 +92,7 @@ fn recv_connected(vsk: &VsockSock, skb: SkbBox, hdr: &Hdr, wake: &mut Wakeups) {
             if peer_shutdown == b::VRS_SHUTDOWN_MASK {
                 if vsk.stream_has_data() <= 0 && !vsk.is_done() {
                     let _ = Common::reset(vsk, None);
-                    Common::do_close(vsk, true);
+                    Common::do_close(vsk, CloseCancel::Timeout);
                 }
                 // Remove the socket anyway: a new connection from the same
                 // peer port must succeed even if this one is unreleased.
@@ -99,24 +101,28 @@ fn recv_connected(vsk: &VsockSock, skb: SkbBox, hdr: &Hdr, wake: &mut Wakeups) {
             if notify {
                 vsk.state_change();
             }
+            false
         }
-        ConnectedAction::Close => Common::do_close(vsk, true),
-        ConnectedAction::Drop => {}
+        ConnectedAction::Close => {
+            Common::do_close(vsk, CloseCancel::Timeout);
+            false
+        }
+        ConnectedAction::Drop => true,
     }
 }
 
 /// A listening socket (`virtio_transport_recv_listen`).
-fn recv_listen(sk: &VsockSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
+fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
     let fully_shut_down = sk.shutdown_flags() == b::VRS_SHUTDOWN_MASK;
     if let ListenAction::Reset(_) = rules::on_listen(hdr, sk.acceptq_is_full(), fully_shut_down) {
-        let _ = reset_no_sock(t, skb, sk.net());
+        let _ = reset_no_sock(t, skb, Some(sk.net()));
         return;
     }
-    let Some(child) = sk.create_connected() else {
-        let _ = reset_no_sock(t, skb, sk.net());
+    let Some(mut child) = sk.create_connected() else {
+        let _ = reset_no_sock(t, skb, Some(sk.net()));
         return;
     };
-    let guard = child.lock_nested();
+    let mut guard = child.lock_nested();
     guard.set_state(State::Established);
     guard.init_addrs(
         (hdr.dst_cid as u32, hdr.dst_port),
@@ -126,32 +132,57 @@ fn recv_listen(sk: &VsockSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
     // request came in on.
     if guard.assign_transport(sk).is_err() || guard.transport_ptr() != t.vsock_transport() {
         drop(guard);
-        let _ = reset_no_sock(t, skb, sk.net());
+        let _ = reset_no_sock(t, skb, Some(sk.net()));
         return;
     }
     if space_update(&guard, hdr) {
         guard.write_space();
     }
     guard.insert_connected();
-    sk.enqueue_accept(&guard);
     let mut info = PktInfo::new(Op::Response);
     info.remote = Some((hdr.src_cid as u32, hdr.src_port));
     info.reply = true;
     let _ = send_pkt_info(&guard, info);
     drop(guard);
-    // The child keeps its initial reference until it is released.
-    child.keep();
+    // Visible to accept() from here on (which the listener's lock, held,
+    // still holds back), with its initial reference.
+    child.enqueue_accept(sk);
     sk.data_ready_raw();
 }
 
-/// The namespace of a packet's sender: `net`, or for loopback (null
-/// `net`) that of the socket owning the packet.
-fn pkt_net(skb: &Skb, net: *mut b::net) -> *mut b::net {
-    if net.is_null() {
-        skb.sk().map_or(core::ptr::null_mut(), |s| s.net())
-    } else {
-        net
+/// One packet for the locked socket `sk`, as upstream handles it once the
+/// socket is found: record the peer's credit, follow a CID change, wake
+/// writers if there is room, then dispatch on the state.  Returns whether
+/// the next packet of the same connection may go to the same socket.
+fn deliver(
+    sk: &LockedSock,
+    t: &VirtioTransport,
+    skb: SkbBox,
+    hdr: &Hdr,
+    net: Option<&Net>,
+) -> bool {
+    let space_available = space_update(sk, hdr);
+    // The CID may have changed after a transport reset event.
+    if sk.local_addr().0 != b::VRS_VMADDR_CID_ANY {
+        sk.set_local_cid(hdr.dst_cid as u32);
     }
+    if space_available {
+        sk.write_space();
+    }
+    match sk.state() {
+        State::Listen => recv_listen(sk, &skb, hdr, t),
+        State::SynSent => recv_connecting(sk, hdr),
+        State::Established => return recv_connected(sk, skb, hdr),
+        State::Closing => {
+            if rules::on_closing(hdr) {
+                Common::do_close(sk, CloseCancel::Timeout);
+            }
+        }
+        _ => {
+            let _ = reset_no_sock(t, &skb, net);
+        }
+    }
+    false
 }
 
 /// Whether two packets belong to the same connection.
@@ -163,35 +194,70 @@ fn same_flow(a: &Hdr, b: &Hdr) -> bool {
         && a.ty == b.ty
 }
 
+/// A loopback packet is about to be delivered: its payload left the
+/// sender, and the taps see it now (`vsock_loopback_work`).
+fn loopback_arrived(skb: &mut Skb) {
+    Common::consume_skb_sent(skb);
+    tap::deliver(skb);
+}
+
 /// A packet from transport `t`, sent from namespace `net`.
-pub(super) fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: *mut b::net) {
+pub(super) fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>) {
     recv(t, skb, net, None);
 }
 
-/// Packets from transport `t`, in order (`net` as in [`pkt_net`]).
+/// Packets from transport `t`, in order.
 ///
 /// Upstream handles each packet on its own: socket lookup, `lock_sock`,
-/// wakeups, `release_sock`.  Here the packets that follow one for an
-/// established connection, on the same connection, are handled under the
-/// same lock with the same rules, and the reader and writer are woken once:
-/// a loopback sender queues up to a socket buffer's worth of packets before
-/// the worker runs.
-pub(super) fn recv_pkts(t: &VirtioTransport, mut pkts: SkbListMut<'_>, net: *mut b::net) {
-    while let Some(skb) = pkts.pop_front() {
-        let skb_net = pkt_net(&skb, net);
-        recv(t, skb, skb_net, Some((&mut pkts, net)));
+/// `release_sock`.  Here the packets that follow a data or credit packet
+/// for an established connection, on the same connection, are handled under
+/// the same socket lock and without a new lookup: a loopback sender queues
+/// up to a socket buffer's worth of packets before the worker runs.  Each
+/// packet still gets upstream's checks, wake-ups and taps in upstream's
+/// order; a packet that may change the socket's state or its place in the
+/// tables (shutdown, reset, a failed enqueue) ends the run, so the next one
+/// is looked up again.
+pub(super) fn recv_pkts(t: &VirtioTransport, mut pkts: SkbListMut<'_>, origin: Origin<'_>) {
+    while let Some(mut skb) = pkts.pop_front() {
+        match origin {
+            Origin::Device(net) => recv(t, skb, net, Some((&mut pkts, origin))),
+            Origin::Loopback => {
+                loopback_arrived(&mut skb);
+                // The sender's namespace.  The packet keeps its sender (and
+                // so the namespace) alive only until it changes owner: hold
+                // the namespace for the packets handled with this one.
+                let Some(net) = skb.sk().map(|s| s.net().get_ref()) else {
+                    // Loopback packets always have their sender.
+                    continue;
+                };
+                recv(t, skb, Some(&net), Some((&mut pkts, origin)));
+            }
+        }
+    }
+}
+
+/// The namespace a packet of `origin` comes from, as a raw pointer (for
+/// comparison only).
+fn origin_net(skb: &Skb, origin: Origin<'_>) -> *mut b::net {
+    match origin {
+        Origin::Loopback => skb.sk().map_or(core::ptr::null_mut(), |s| s.net().as_ptr()),
+        Origin::Device(net) => net::raw(net),
     }
 }
 
 /// One packet, and when `more` is given, the packets of the same
-/// established connection that follow it on that list.
+/// connection that follow it on that list while they may go to the same
+/// socket (see [`recv_pkts`]).
 fn recv(
     t: &VirtioTransport,
     mut skb: SkbBox,
-    net: *mut b::net,
-    more: Option<(&mut SkbListMut<'_>, *mut b::net)>,
+    net: Option<&Net>,
+    more: Option<(&mut SkbListMut<'_>, Origin<'_>)>,
 ) {
     let hdr = skb.hdr();
+    if !payload_matches(&skb, &hdr) {
+        return;
+    }
     if !rules::valid_type(&hdr) {
         let _ = reset_no_sock(t, &skb, net);
         return;
@@ -221,63 +287,39 @@ fn recv(
         let _ = reset_no_sock(t, &skb, net);
         return;
     }
+    let mut same_socket = deliver(&guard, t, skb, &hdr, net);
 
-    let space_available = space_update(&guard, &hdr);
-    // The CID may have changed after a transport reset event.
-    if guard.local_addr().0 != b::VRS_VMADDR_CID_ANY {
-        guard.set_local_cid(dst.0);
-    }
-    let state = guard.state();
-    let mut wake = Wakeups::default();
-    if state == State::Established {
-        wake.write_space = space_available;
-    } else if space_available {
-        guard.write_space();
-    }
-
-    match state {
-        State::Listen => recv_listen(&guard, &skb, &hdr, t),
-        State::SynSent => recv_connecting(&guard, &hdr),
-        State::Established => {
-            recv_connected(&guard, skb, &hdr, &mut wake);
-            let Some((list, list_net)) = more else {
-                wake.flush(&guard);
-                return;
-            };
-            // The same checks as for the first packet, without the lookup.
-            while guard.state() == State::Established
-                && !guard.is_done()
-                && guard.transport_ptr() == t.vsock_transport()
-            {
-                let Some(next) = list.front() else {
-                    break;
-                };
-                let next_hdr = next.hdr();
-                if !same_flow(&next_hdr, &hdr) || pkt_net(next, list_net) != net {
-                    break;
-                }
-                let Some(mut next) = list.pop_front() else {
-                    break;
-                };
-                // We hold a reference, so this cannot fail; if it did, the
-                // packet is dropped as upstream drops it.
-                if !next.set_owner_sk_safe(&sk) {
-                    continue;
-                }
-                if space_update(&guard, &next_hdr) {
-                    wake.write_space = true;
-                }
-                recv_connected(&guard, next, &next_hdr, &mut wake);
-            }
+    let Some((list, origin)) = more else {
+        return;
+    };
+    // The next packets of the connection, with the checks a new lookup
+    // and lock would make.
+    while same_socket
+        && guard.state() == State::Established
+        && !guard.is_done()
+        && guard.transport_ptr() == t.vsock_transport()
+    {
+        let Some(next) = list.front() else {
+            break;
+        };
+        let next_hdr = next.hdr();
+        if !same_flow(&next_hdr, &hdr) || origin_net(next, origin) != net::raw(net) {
+            break;
         }
-        State::Closing => {
-            if rules::on_closing(&hdr) {
-                Common::do_close(&guard, true);
-            }
+        let Some(mut next) = list.pop_front() else {
+            break;
+        };
+        if let Origin::Loopback = origin {
+            loopback_arrived(&mut next);
         }
-        _ => {
-            let _ = reset_no_sock(t, &skb, net);
+        if !payload_matches(&next, &next_hdr) {
+            continue;
         }
+        // We hold a reference, so this cannot fail; if it did, the packet
+        // is dropped as upstream drops it.
+        if !next.set_owner_sk_safe(&sk) {
+            continue;
+        }
+        same_socket = deliver(&guard, t, next, &next_hdr, net);
     }
-    wake.flush(&guard);
 }

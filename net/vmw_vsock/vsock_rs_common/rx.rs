@@ -200,6 +200,12 @@ pub(super) fn stream_dequeue(
     len: usize,
 ) -> Result<usize> {
     let mut rx = vvs.rx.lock();
+    // Bytes accounted with nothing queued would never be read: refuse
+    // rather than report a stuck POLLIN (upstream's WARN_ONCE guard).
+    if rx.queue.is_empty() && vvs.credit.lock().rx_bytes != 0 {
+        pr_warn!("rx_queue is empty, but rx_bytes is non-zero\n");
+        return Err(EFAULT);
+    }
     let mut total = 0usize;
     let mut err = None;
     // Credit is accounted once for the whole call (the sums are what

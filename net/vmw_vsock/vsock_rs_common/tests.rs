@@ -3,10 +3,12 @@
 //! KUnit suite of the receive queue and packet building, on real skbs and
 //! per-socket state (no socket needed).
 
-use super::{rx, tx, VvSock};
+use super::{recv, rx, tx, VvSock};
 use crate::vsock::bindings as b;
-use crate::vsock::proto::hdr::{Hdr, Op, SockType, SEQ_EOM};
+use crate::vsock::proto::credit::Credit;
+use crate::vsock::proto::hdr::{Hdr, Op, SockType, HDR_LEN, MON_HDR_LEN, SEQ_EOM};
 use crate::vsock::skb::SkbBox;
+use crate::vsock::tap;
 use crate::vsock::transport::CommonOps;
 use kernel::prelude::*;
 
@@ -188,5 +190,62 @@ mod suite {
             Some(0)
         );
         Ok(())
+    }
+
+    /// A peer's `hdr.len` that disagrees with the payload the packet holds
+    /// (longer, shorter, or absurd) gets the packet dropped before any
+    /// credit is accounted.
+    #[test]
+    fn header_length_must_match_payload() -> Result {
+        let mut skb = pkt(&[9; 100], 0)?;
+        assert!(recv::payload_matches(&skb, &skb.hdr()));
+        for bad in [101, 99, 0, 4096, 65_536, u32::MAX] {
+            skb.set_hdr_len(bad);
+            assert!(!recv::payload_matches(&skb, &skb.hdr()));
+        }
+        // A control packet claiming a payload it does not carry.
+        let mut ctl = tx::alloc_pkt(&hdr(Op::CreditUpdate, 0, 0), None, None, false, None, true)?;
+        assert!(recv::payload_matches(&ctl, &ctl.hdr()));
+        ctl.set_hdr_len(16);
+        assert!(!recv::payload_matches(&ctl, &ctl.hdr()));
+        // Part of the payload already consumed: not a fresh packet.
+        skb.set_hdr_len(100);
+        skb.set_offset(1);
+        assert!(!recv::payload_matches(&skb, &skb.hdr()));
+        Ok(())
+    }
+
+    /// The tap copy never trusts `hdr.len` beyond the packet, and its size
+    /// arithmetic cannot overflow (a panic with overflow checks).
+    #[test]
+    fn tap_copy_is_bounded_by_the_packet() -> Result {
+        let mut skb = pkt(&[3; 64], 0)?;
+        let fixed = (MON_HDR_LEN + HDR_LEN) as u32;
+        assert_eq!(tap::copy_size(&skb, &skb.hdr()), Some((64, fixed + 64)));
+        skb.set_hdr_len(u32::MAX);
+        assert_eq!(tap::copy_size(&skb, &skb.hdr()), None);
+        skb.set_hdr_len(65);
+        assert_eq!(tap::copy_size(&skb, &skb.hdr()), None);
+        // A fragment: fewer bytes than the packet, from its offset.
+        skb.set_hdr_len(32);
+        skb.set_offset(32);
+        assert_eq!(tap::copy_size(&skb, &skb.hdr()), Some((32, fixed + 32)));
+        skb.set_offset(33);
+        assert_eq!(tap::copy_size(&skb, &skb.hdr()), None);
+        Ok(())
+    }
+
+    /// Receive accounting with lengths at the top of the range refuses
+    /// them instead of overflowing.
+    #[test]
+    fn huge_lengths_are_refused_without_overflow() {
+        let mut c = Credit::new(u32::MAX);
+        assert!(c.rx_enqueue(u32::MAX, 0, 0));
+        assert!(!c.rx_enqueue(1, 0, 0));
+        assert!(!c.rx_enqueue(u32::MAX, u32::MAX, u32::MAX));
+        assert_eq!(c.rx_bytes, u32::MAX);
+        let mut c = Credit::new(4096);
+        assert!(!c.rx_enqueue(u32::MAX, 0, 0));
+        assert_eq!((c.rx_bytes, c.buf_used), (0, 0));
     }
 }

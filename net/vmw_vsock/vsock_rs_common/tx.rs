@@ -6,6 +6,7 @@
 use super::{sock_type, VvSock};
 use crate::vsock::bindings as b;
 use crate::vsock::msg::MsgHdr;
+use crate::vsock::net::Net;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
 use crate::vsock::skb::{Skb, SkbBox, ZcArg};
 use crate::vsock::sock::VsockSock;
@@ -115,8 +116,7 @@ pub(crate) fn alloc_pkt(
 /// assigned to a transport (not listeners).
 pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u32> {
     let ty = sock_type(vsk) as u16;
-    let t = VirtioTransport::of(vsk).ok_or(EFAULT)?;
-    let vvs = vsk.trans::<VvSock>().ok_or(EFAULT)?;
+    let (vvs, t) = VirtioTransport::of::<VvSock>(vsk).ok_or(EFAULT)?;
     let src = (t.local_cid(), vsk.local_addr().1);
     let dst = info.remote.unwrap_or_else(|| vsk.remote_addr());
     let net = vsk.net();
@@ -140,7 +140,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
 
     let mut max_skb_len = MAX_PKT_BUF_SIZE;
     let mut zcopy = false;
-    let mut uarg: Option<(ZcArg, bool)> = None;
+    let mut uarg: Option<ZcArg> = None;
     if let Some(msg) = info.msg.as_deref_mut() {
         // Without SO_ZEROCOPY, MSG_ZEROCOPY is ignored.
         if !vsk.zerocopy_enabled() {
@@ -187,7 +187,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
             Some(vsk),
             info.msg.as_deref_mut(),
             zcopy,
-            uarg.as_ref().map(|u| &u.0),
+            uarg.as_ref(),
             info.reply,
         ) {
             Ok(skb) => skb,
@@ -201,7 +201,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
             Some(((buf_alloc, fwd_cnt), _)) => skb.set_hdr_credit(buf_alloc, fwd_cnt),
             None => stamp_credit(vvs, &mut skb),
         }
-        match t.send_pkt(skb, net) {
+        match t.send_pkt(skb, Some(net)) {
             Err(e) => {
                 ret = Err(e);
                 break;
@@ -226,8 +226,8 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
 
     // The zerocopy notification starts with one reference, and each skb
     // took its own: drop ours, or abort the notification if nothing went.
-    if let Some((uarg, true)) = uarg {
-        uarg.put(rest == pkt_len);
+    if let Some(uarg) = uarg {
+        uarg.finish(rest == pkt_len);
     }
 
     if rest != pkt_len {
@@ -239,7 +239,7 @@ pub(crate) fn send_pkt_info(vsk: &VsockSock, mut info: PktInfo<'_>) -> Result<u3
 /// Answers a packet that has no socket (or a wrong one) with a reset
 /// (`virtio_transport_reset_no_sock`).  `net` is the namespace of the
 /// sender of `skb`.
-pub(crate) fn reset_no_sock(t: &VirtioTransport, skb: &Skb, net: *mut b::net) -> Result<u32> {
+pub(crate) fn reset_no_sock(t: &VirtioTransport, skb: &Skb, net: Option<&Net>) -> Result<u32> {
     let hdr = skb.hdr();
     let Some(reply) = hdr.reset_reply() else {
         return Ok(0);
