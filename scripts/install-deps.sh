@@ -3,7 +3,8 @@
 #
 # Install everything vsock-rust needs on a Debian 12 (bookworm) machine:
 # the LLVM 19 toolchain, bindgen, rust-src, QEMU, virtme-ng, the Linux 7.2
-# source package and the small tools the VM harness uses.
+# source package, the small tools the VM harness uses and libbpf (the sockmap
+# test).
 #
 # Idempotent: already present pieces are skipped.  Without root (or on another
 # distribution) it prints what is missing and how to get it, and fails.
@@ -13,7 +14,8 @@ set -euo pipefail
 
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
           libssl-dev cpio busybox-static socat liburing-dev xz-utils
-          python3-pip rsync kmod file udev iproute2 python3-matplotlib)
+          python3-pip rsync kmod file udev iproute2 python3-matplotlib
+          libbpf-dev)
 # Packages taken from backports suites (named explicitly, nothing else moves).
 BPO12_PKGS=(qemu-system-x86)
 TRIXIE_BPO_PKGS=(linux-source-7.2)
@@ -30,8 +32,9 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
   trixie-backports (pinned at priority 100, so only the packages named here
   come from them).  Elsewhere install the equivalents: LLVM/Clang 19 with lld
   and libclang, QEMU >= 8, busybox (static), socat, liburing, flex, bison,
-  bc, libelf, libssl headers, cpio, and the Linux 7.2 source tarball as
-  /usr/src/linux-source-7.2.tar.xz (or set KSRC_TARBALL)."
+  bc, libelf, libssl headers, cpio, libbpf (headers and library), and the
+  Linux 7.2 source tarball as /usr/src/linux-source-7.2.tar.xz (or set
+  KSRC_TARBALL)."
 	fi
 	src=/etc/apt/sources.list.d/vsock-rust-extra.sources
 	if [ ! -f "$src" ]; then
