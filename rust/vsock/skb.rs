@@ -762,6 +762,11 @@ impl Drop for SkbList {
 }
 
 /// Iterator over an [`SkbList`].
+///
+/// # Invariants
+///
+/// `next` is null or an skb on `list`, which is borrowed (so unchanged)
+/// for `'a`.
 pub struct SkbIter<'a> {
     list: &'a SkbList,
     next: *mut b::sk_buff,

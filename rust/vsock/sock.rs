@@ -58,6 +58,11 @@ impl State {
 
 /// What a vsock-rust module keeps in `vsock_sock.trans`: the data, tagged
 /// with its type so that [`VsockSock::trans`] can check it.
+///
+/// # Invariants
+///
+/// `tag` is `TypeId::of::<T>()`; the layout (`repr(C)`) puts it first for
+/// every `T`.
 #[repr(C)]
 #[pin_data]
 struct Tagged<T> {
@@ -640,6 +645,11 @@ impl NewChild {
 }
 
 /// The lock of a [`NewChild`], held: its transport can be assigned.
+///
+/// # Invariants
+///
+/// Locks a [`NewChild`], mutably borrowed for `'a`, so no reference to the
+/// child's transport state exists outside borrows of this guard.
 pub struct ChildGuard<'a>(SockGuard<'a>);
 
 impl core::ops::Deref for ChildGuard<'_> {

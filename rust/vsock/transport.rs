@@ -120,6 +120,10 @@ impl VirtioTransport {
 }
 
 /// A `skb_read_actor_t` of sockmap (`read_skb`).
+///
+/// # Invariants
+///
+/// NULL or the actor the core passed to the current `read_skb` call.
 #[derive(Clone, Copy)]
 pub struct ReadActor(b::skb_read_actor_t);
 
@@ -1128,6 +1132,10 @@ pub mod common {
 }
 
 /// A registered transport (`vsock_core_register` ... `vsock_core_unregister`).
+///
+/// # Invariants
+///
+/// `T::desc()` is registered with the AF_VSOCK core while this exists.
 pub struct Registration<T: TransportOps> {
     _t: PhantomData<T>,
 }
