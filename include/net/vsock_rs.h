@@ -137,12 +137,6 @@ size_t vsock_rs_h_msg_data_left(const struct msghdr *msg);
 int vsock_rs_h_msg_flags(const struct msghdr *msg);
 void vsock_rs_h_msg_set_flags(struct msghdr *msg, int flags);
 
-struct workqueue_struct *vsock_rs_h_alloc_wq(const char *name);
-void vsock_rs_h_init_work(struct work_struct *work,
-			  void (*fn)(struct work_struct *));
-bool vsock_rs_h_queue_work(struct workqueue_struct *wq,
-			   struct work_struct *work);
-bool vsock_rs_h_queue_work_on(int cpu, struct workqueue_struct *wq,
-			      struct work_struct *work);
+#include <net/vsock_rs_transport.h>
 
 #endif /* _NET_VSOCK_RS_H */

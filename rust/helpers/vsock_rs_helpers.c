@@ -314,38 +314,6 @@ void vsock_rs_h_msg_set_flags(struct msghdr *msg, int flags)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_msg_set_flags);
 
-/* --- work --- */
-
-struct workqueue_struct *vsock_rs_h_alloc_wq(const char *name)
-{
-	return alloc_workqueue("%s", WQ_PERCPU, 0, name);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_wq);
-
-void vsock_rs_h_init_work(struct work_struct *work,
-			  void (*fn)(struct work_struct *))
-{
-	INIT_WORK(work, fn);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_init_work);
-
-bool vsock_rs_h_queue_work(struct workqueue_struct *wq,
-			   struct work_struct *work)
-{
-	return queue_work(wq, work);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_queue_work);
-
-/* queue_work_on() @cpu if it is online, else queue_work(). */
-bool vsock_rs_h_queue_work_on(int cpu, struct workqueue_struct *wq,
-			      struct work_struct *work)
-{
-	if (cpu >= 0 && cpu < nr_cpu_ids && cpu_online(cpu))
-		return queue_work_on(cpu, wq, work);
-	return queue_work(wq, work);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_queue_work_on);
-
 void vsock_rs_h_skbq_splice_head_init(struct sk_buff_head *from,
 				      struct sk_buff_head *to)
 {

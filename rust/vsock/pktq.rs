@@ -91,7 +91,7 @@ impl<H: PktHandler> PktWorker<H> {
     /// not process packets before [`Self::start`].
     pub fn new(name: &'static CStr, handler: H, held: bool) -> Result<impl PinInit<Self, Error>> {
         // SAFETY: `name` is a NUL-terminated static string.
-        let wq = unsafe { b::vsock_rs_h_alloc_wq(name.as_char_ptr()) };
+        let wq = unsafe { b::vsock_rs_t_alloc_wq(name.as_char_ptr()) };
         let wq = OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?);
         let batch = SkbList::new()?;
         Ok(try_pin_init!(PktWorker {
@@ -99,7 +99,7 @@ impl<H: PktHandler> PktWorker<H> {
             wq,
             queue <- SkbQueue::new(),
             // SAFETY: `INIT_WORK` initialises the whole work item.
-            work <- Opaque::ffi_init(|p| unsafe { b::vsock_rs_h_init_work(p, Some(work_fn::<H>)) }),
+            work <- Opaque::ffi_init(|p| unsafe { b::vsock_rs_t_init_work(p, Some(work_fn::<H>)) }),
             held: AtomicBool::new(held),
             handler,
         }? Error))
@@ -133,7 +133,7 @@ impl<H: PktHandler> PktWorker<H> {
         match cpu.and_then(|c| i32::try_from(c).ok()) {
             // SAFETY: live workqueue and initialised work item (invariants).
             Some(c) => unsafe {
-                b::vsock_rs_h_queue_work_on(c, self.wq.0.as_ptr(), self.work.get());
+                b::vsock_rs_t_queue_work_on(c, self.wq.0.as_ptr(), self.work.get());
             },
             None => self.kick(),
         }
@@ -148,6 +148,6 @@ impl<H: PktHandler> PktWorker<H> {
     /// Schedules the worker.
     fn kick(&self) {
         // SAFETY: live workqueue and initialised work item (invariants).
-        unsafe { b::vsock_rs_h_queue_work(self.wq.0.as_ptr(), self.work.get()) };
+        unsafe { b::vsock_rs_t_queue_work(self.wq.0.as_ptr(), self.work.get()) };
     }
 }
