@@ -45,6 +45,7 @@ modules:
 	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -133,3 +134,4 @@ clean:
 	rm -f rust/bindings/bindings_generated.rs
 	$(MAKE) -C samples/vsock clean
 	$(MAKE) -C tools/testing/vsock-rust/bench clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
