@@ -16,6 +16,7 @@ prog=$ROOT/tools/testing/vsock-rust/progs/bufmatrix/vsock_bufmatrix
 rc=0
 port=40000
 for impl in "${impls[@]}"; do
+	echo "=== bufmatrix/$impl"
 	load_impl "$impl"
 	echo "bufmatrix/$impl: registered transports: $(transports)"
 	log=$OUT/bufmatrix-$impl.log

@@ -5,18 +5,21 @@
  * socket types and writer modes; every byte is verified by the reader.
  *
  *   vsock_bufmatrix [-r SIZES] [-s SIZES] [-l LOWATS] [-t TYPES] [-w WRITERS]
- *                   [-b BYTES] [-S STALL_SECONDS] [-p BASE_PORT] [-E] [-v]
+ *                   [-b BYTES] [-m BYTES] [-S STALL_SECONDS] [-p BASE_PORT]
+ *                   [-E] [-v]
  *
  *   -r, -s   receiver / sender SO_VM_SOCKETS_BUFFER_SIZE values, comma
  *            separated (default 128,4096,16384,32768,65536,262144,2097152)
- *   -l       receiver SO_RCVLOWAT: "1", "half" (min(rcvbuf, sndbuf, 64 KiB)
- *            / 2) or a number (default 1,half)
+ *   -l       receiver SO_RCVLOWAT: "1", "half" (min(rcvbuf, 64 KiB) / 2) or
+ *            a number (default 1,half)
  *   -t       stream,seqpacket (default both)
  *   -w       block,nonblock (default both)
  *   -b       bytes per case, at most (default 204800); a case moves
  *            min(BYTES, 256 * min(rcvbuf, sndbuf)) bytes
- *   -S       a case fails when the reader gets nothing for this many
- *            seconds (default 3)
+ *   -m       smallest SEQPACKET message (default: window * 1 KiB / rcvbuf,
+ *            see below)
+ *   -S       a case fails when a recv(), or the non-blocking writer's wait
+ *            for POLLOUT, waits this many seconds in vain (default 5)
  *   -p       first listener port (default 40000); case i listens on port+i
  *   -E       no expected resets: run receive buffers smaller than one
  *            sk_buff's overhead as ordinary transfers (see below)
@@ -29,30 +32,39 @@
  * before connect()), writes a deterministic pseudo-random payload and
  * closes.  The reader checks every byte, and for SOCK_SEQPACKET every
  * message's length, MSG_EOR flag and the absence of MSG_TRUNC, then the
- * end of stream.  A case that makes no progress for STALL_SECONDS fails (the
- * writer is killed); each failing case prints one line with its parameters
- * and the bytes moved.  Last line: "bufmatrix: N passed, M failed".
+ * end of stream.  A case fails when a recv(), or a non-blocking writer's
+ * poll() for POLLOUT, waits STALL_SECONDS in vain (one call for the whole
+ * time, so that a lost wakeup is not hidden by retrying; the writer is then
+ * killed); each failing case prints one line with its parameters and the
+ * bytes moved.  Last line: "bufmatrix: N passed, M failed".
  *
- * Constraints of upstream (Linux 7.2) the matrix respects, so that the C
- * transport passes every case:
- *  - The writer's window is min(peer buf_alloc, own buf_alloc) - in flight,
- *    and a sleeping reader is only woken with SO_RCVLOWAT bytes queued
- *    (vsock_data_ready()), so SO_RCVLOWAT above that window never wakes the
- *    reader: "half" is half the smaller buffer (at most 32 KiB).
+ * Upstream (Linux 7.2) behaviour that shaped the cases; the C transport
+ * passes all of them:
+ *  - The writer's window is min(peer buf_alloc, own buf_alloc) - in flight.
+ *    With a small sender buffer, "half" is more than can ever be queued, so
+ *    vsock_data_ready() never wakes the reader for data; every arriving
+ *    packet still wakes it (virtio_transport_recv_pkt() calls
+ *    sk_write_space() when the socket may send) and recv() takes what is
+ *    queued.  Those cases check that this path works too.
  *  - The receiver refuses a packet, resets the connection and reports
- *    ENOBUFS, when (queued skbs + 1) * SKB_TRUESIZE(0) exceeds its buf_alloc
- *    (virtio_transport_inc_rx_pkt()).  SEQPACKET messages are never merged
- *    in the receive queue, so message sizes are at least
- *    window * 1 KiB / rcvbuf: at most rcvbuf / 1 KiB messages in flight.
+ *    ENOBUFS when (queued skbs + 1) * SKB_TRUESIZE(0) exceeds its buf_alloc
+ *    (virtio_transport_inc_rx_pkt(); recv() returns ENOBUFS, or 0 with the
+ *    error left in SO_ERROR when no recv() was waiting).  SEQPACKET messages
+ *    are never merged in the receive queue, and a burst of small ones hits
+ *    this limit (seen with -m 1), so messages are at least
+ *    window * 1 KiB / rcvbuf bytes: at most rcvbuf / 1 KiB in flight.
  *    A receive buffer below SKB_TRUESIZE(0) (576 bytes on x86-64) refuses
  *    every packet: those cases expect the reset (receiver: ENOBUFS or
- *    ECONNRESET after a verified prefix, writer: an error, nobody hangs).
+ *    ECONNRESET, from recv() or SO_ERROR, after a verified prefix; writer:
+ *    an error; nobody hangs).
  *  - A SEQPACKET send that finds less room than the message sends part of
- *    it and, when it cannot wait (non-blocking, or SO_SNDTIMEO), returns
- *    EAGAIN with that part already sent.  The non-blocking writer therefore
- *    sends powers of two in decreasing order: every window is a power of
- *    two, so the free space is then always a multiple of the message size
- *    (zero or enough).  The blocking writer sends random sizes.
+ *    it and, when it cannot wait (non-blocking, or SO_SNDTIMEO expired),
+ *    returns EAGAIN with that part already sent; sending the message again
+ *    then corrupts the stream of messages.  The non-blocking writer
+ *    therefore sends powers of two in decreasing order: every window is a
+ *    power of two, so the free space is always a multiple of the message
+ *    size (zero or enough).  The blocking writer sends random sizes and has
+ *    a SO_SNDTIMEO of 600 s.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,7 +92,6 @@
 #define DEFAULT_MAX_BUF (256 * 1024)	/* VSOCK_DEFAULT_BUFFER_MAX_SIZE */
 #define SKB_TRUESIZE0 576		/* SKB_TRUESIZE(0) on x86-64 */
 #define SKB_BUDGET 1024			/* rcvbuf bytes per queued message */
-#define POLL_MS 100
 
 static const char *type_name(int type)
 {
@@ -95,7 +106,8 @@ static int n_lowats;
 static int types[2], n_types;
 static int writers[2], n_writers;	/* 0 blocking, 1 non-blocking */
 static size_t max_bytes = 200 * 1024;
-static double stall_s = 3;
+static double stall_s = 5;
+static unsigned long min_msg;	/* -m */
 static unsigned int base_port = 40000;
 static int expect_resets = 1;
 static int verbose;
@@ -119,6 +131,7 @@ struct tcase {
 struct wstate {
 	volatile size_t sent;		/* bytes send() reported */
 	volatile size_t msgs;		/* SEQPACKET messages sent */
+	volatile size_t in_send;	/* length of the send() in progress */
 	volatile int done;		/* 1: all sent, 2: failed */
 	char err[160];
 };
@@ -190,6 +203,8 @@ static int plan_messages(struct tcase *c)
 	uint64_t s = c->seed * 31 + 7;
 	size_t cap, total = 0, n = 0;
 
+	if (min_msg)
+		lo = min_msg;
 	if (lo < 1)
 		lo = 1;
 	if (lo > hi)
@@ -282,19 +297,20 @@ static void werr(struct wstate *w, const char *fmt, ...)
 	w->done = 2;
 }
 
-/* Waits until fd is writable; 0 on timeout of the whole case. */
-static int wait_out(int fd, double deadline)
+/*
+ * Waits until fd is writable: 1, or 0 when no POLLOUT came in the stall
+ * time.  One poll() for the whole time, so that a missing wakeup is not
+ * hidden by polling again.
+ */
+static int wait_out(int fd)
 {
-	while (now() < deadline) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int r = poll(&p, 1, POLL_MS);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
 
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r > 0)
-			return 1;
-	}
-	return 0;
+	do
+		r = poll(&p, 1, (int)(stall_s * 1000));
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 /* The writer, in the child. */
@@ -306,7 +322,6 @@ static int writer(const struct tcase *c, const unsigned char *payload,
 		.svm_cid = VMADDR_CID_LOCAL,
 		.svm_port = c->port,
 	};
-	double deadline = now() + 600;
 	uint64_t s = c->seed * 17 + 3;
 	size_t off = 0, m = 0;
 	long got;
@@ -358,17 +373,19 @@ static int writer(const struct tcase *c, const unsigned char *payload,
 		if (len > c->bytes - off)
 			len = c->bytes - off;
 
+		w->in_send = len;
 		n = send(fd, payload + off, len, flags);
+		w->in_send = 0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN && c->nonblock) {
-				int r = wait_out(fd, deadline);
+				int r = wait_out(fd);
 
 				if (r > 0)
 					continue;
-				werr(w, r ? "poll: %s" : "timed out waiting for POLLOUT",
-				     strerror(errno));
+				werr(w, r ? "poll: %s" : "no POLLOUT for %.0f s",
+				     r ? strerror(errno) : "", stall_s);
 				return 1;
 			}
 			werr(w, "send(%zu) at byte %zu: %s", len, off,
@@ -425,19 +442,18 @@ static void reader(const struct tcase *c, const unsigned char *payload,
 {
 	static unsigned char buf[MAX_MSG + 1];
 	uint64_t s = c->seed * 13 + 5;
-	double last = now();
 	int eof = 0;
 
 	r->pass = 1;
-	set_timeo(fd, SO_RCVTIMEO, POLL_MS / 1000.0);
+	/* Every recv() blocks until data comes, at most the stall time: a
+	 * wakeup that never comes is not hidden by calling recv() again.
+	 */
+	set_timeo(fd, SO_RCVTIMEO, stall_s);
 	while (!eof) {
+		double t = now();
 		ssize_t n;
 		size_t want;
 
-		if (now() - last > stall_s) {
-			fail(r, "stalled, nothing received for %.0f s", stall_s);
-			return;
-		}
 		if (c->type == SOCK_SEQPACKET) {
 			struct iovec iov = { buf, sizeof(buf) };
 			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -446,7 +462,6 @@ static void reader(const struct tcase *c, const unsigned char *payload,
 			if (n > 0) {
 				size_t i = r->msgs;
 
-				last = now();
 				if (i >= c->n_msgs) {
 					fail(r, "an extra %zd-byte message after the last one", n);
 					return;
@@ -467,15 +482,26 @@ static void reader(const struct tcase *c, const unsigned char *payload,
 		} else {
 			want = rng_range(&s, 1, MAX_MSG);
 			n = recv(fd, buf, want, 0);
-			if (n > 0)
-				last = now();
 		}
 		if (n == 0) {
 			eof = 1;
 			break;
 		}
+		if (n < 0 && errno == EAGAIN) {
+			fail(r, "stalled, nothing received for %.0f s", stall_s);
+			return;
+		}
+		if (n > 0 && now() - t >= stall_s * 0.99) {
+			/* A stream recv() that times out with some data copied
+			 * returns it: the reader waited for a wakeup that did
+			 * not come.
+			 */
+			fail(r, "recv() returned %zd bytes only at its %.0f s timeout",
+			     n, stall_s);
+			return;
+		}
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EINTR)
 				continue;
 			r->err = errno;
 			fail(r, "recv: %s", strerror(r->err));
@@ -495,8 +521,18 @@ static void reader(const struct tcase *c, const unsigned char *payload,
 		if (c->type == SOCK_SEQPACKET)
 			r->msgs++;
 	}
-	if (r->received != c->bytes)
-		fail(r, "end of stream after %zu of %zu bytes", r->received, c->bytes);
+	if (r->received != c->bytes) {
+		/* A reset that came while no recv() waited leaves its error
+		 * pending: recv() sees only the end of the stream.
+		 */
+		int soerr = 0;
+		socklen_t l = sizeof(soerr);
+
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l);
+		r->err = soerr;
+		fail(r, "end of stream after %zu of %zu bytes (SO_ERROR: %s)",
+		     r->received, c->bytes, soerr ? strerror(soerr) : "none");
+	}
 }
 
 /* Runs one case; returns 1 when it passed. */
@@ -633,6 +669,8 @@ report:
 		if (c->type == SOCK_SEQPACKET)
 			printf(" (%zu of %zu messages)", r.msgs, c->n_msgs);
 		printf(", writer sent %zu", w->sent);
+		if (w->in_send)
+			printf(" and is in send(%zu)", w->in_send);
 		if (w->err[0] && !(r.pass && c->expect_reset))
 			printf(" (writer: %s)", w->err);
 		printf(", %.2f s", now() - t0);
@@ -697,8 +735,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vsock_bufmatrix [-r SIZES] [-s SIZES] [-l 1,half,N] "
 		"[-t stream,seqpacket]\n"
-		"                       [-w block,nonblock] [-b BYTES] "
-		"[-S STALL_SECONDS] [-p PORT] [-E] [-v]\n");
+		"                       [-w block,nonblock] [-b BYTES] [-m BYTES]\n"
+		"                       [-S STALL_SECONDS] [-p PORT] [-E] [-v]\n");
 	exit(2);
 }
 
@@ -717,7 +755,7 @@ int main(int argc, char **argv)
 	types[0] = SOCK_STREAM, types[1] = SOCK_SEQPACKET, n_types = 2;
 	writers[0] = 0, writers[1] = 1, n_writers = 2;
 
-	while ((opt = getopt(argc, argv, "r:s:l:t:w:b:S:p:Ev")) != -1) {
+	while ((opt = getopt(argc, argv, "r:s:l:t:w:b:m:S:p:Ev")) != -1) {
 		switch (opt) {
 		case 'r': n_rbufs = parse_list(optarg, rbufs, MAX_LIST); break;
 		case 's': n_sbufs = parse_list(optarg, sbufs, MAX_LIST); break;
@@ -740,6 +778,7 @@ int main(int argc, char **argv)
 						writers);
 			break;
 		case 'b': max_bytes = strtoul(optarg, NULL, 0); break;
+		case 'm': min_msg = strtoul(optarg, NULL, 0); break;
 		case 'S': stall_s = atof(optarg); break;
 		case 'p': base_port = strtoul(optarg, NULL, 0); break;
 		case 'E': expect_resets = 0; break;
@@ -766,7 +805,7 @@ int main(int argc, char **argv)
 		};
 		unsigned long win = min_ul(c.rbuf, c.sbuf);
 
-		c.lowat = lowats[k] >= 0 ? lowats[k] : (long)min_ul(win, MAX_MSG) / 2;
+		c.lowat = lowats[k] >= 0 ? lowats[k] : (long)min_ul(c.rbuf, MAX_MSG) / 2;
 		if (c.lowat < 1)
 			c.lowat = 1;
 		c.bytes = max_bytes;
