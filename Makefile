@@ -46,6 +46,7 @@ modules:
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -135,3 +136,4 @@ clean:
 	$(MAKE) -C samples/vsock clean
 	$(MAKE) -C tools/testing/vsock-rust/bench clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
