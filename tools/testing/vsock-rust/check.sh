@@ -96,7 +96,8 @@ else
 	step "module build (clippy clean)" modules.log clippy_build
 	step "rustfmt" fmt.log make --no-print-directory fmtcheck
 	# 3. VM suites
-	run_vm_suites "$kdir" "" "kunit" "upstream c" "upstream rust" "upstream rust-nosteer" "cycle rust" "demo" "nested c c"
+	run_vm_suites "$kdir" "" "kunit" "upstream c" "upstream rust" "upstream rust-nosteer" \
+		"bufmatrix c rust" "sockmap c rust" "swap 5" "cycle rust" "demo" "nested c c"
 	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
 	# one round) and its report.
 	run_vm_suites "$kdir" "" "bench 1 4M 100"
