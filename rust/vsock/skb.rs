@@ -853,9 +853,15 @@ impl SkbQueue {
     }
 
     /// Removes and frees the packets for which `pred` holds; returns how
-    /// many of them were replies.
-    pub fn purge_if(&self, mut pred: impl FnMut(&Skb) -> bool) -> Result<u32> {
-        let mut freed = SkbList::new()?;
+    /// many of them were replies.  Does not sleep or allocate (transport
+    /// hooks call it under `rcu_read_lock()`).
+    pub fn purge_if(&self, mut pred: impl FnMut(&Skb) -> bool) -> u32 {
+        // The packets are freed outside the lock, from a list on the stack
+        // (`virtio_transport_purge_skbs`'s `freeme`).
+        let freed = core::pin::pin!(Opaque::<b::sk_buff_head>::uninit());
+        // SAFETY: `skb_queue_head_init` initialises the whole head, pinned
+        // on our stack until the end of this function.
+        unsafe { b::vsock_rs_h_skbq_init(freed.get()) };
         let mut replies = 0u32;
         self.with_lock(|h| {
             // SAFETY: under the lock, the queue's skbs are ours to walk and
@@ -870,20 +876,19 @@ impl SkbQueue {
                     if skb.is_reply() {
                         replies += 1;
                     }
-                    // SAFETY: `cur` is on this queue; unlinking transfers
-                    // ownership to us.
-                    unsafe { b::vsock_rs_h_skbq_unlink(cur, h) };
-                    // SAFETY: unlinked just above, so owned here.
-                    if let Some(owned) = unsafe { SkbBox::from_raw(cur) } {
-                        freed.push_back(owned);
+                    // SAFETY: `cur` is on this queue; unlinking it and
+                    // queueing it on `freed` moves its ownership there.
+                    unsafe {
+                        b::vsock_rs_h_skbq_unlink(cur, h);
+                        b::vsock_rs_h_skbq_tail(freed.get(), cur);
                     }
                 }
                 cur = next;
             }
         });
-        // The packets are freed outside the lock.
-        drop(freed);
-        Ok(replies)
+        // SAFETY: `freed` is initialised and owns the unlinked skbs.
+        unsafe { b::vsock_rs_h_skbq_purge(freed.get()) };
+        replies
     }
 
     /// Frees every queued packet.

@@ -365,12 +365,10 @@ impl CommonOps for Common {
     }
 
     fn purge_skbs(vsk: *const core::ffi::c_void, queue: &SkbQueue) -> u32 {
-        queue
-            .purge_if(|skb| {
-                skb.sk()
-                    .is_some_and(|s| s.as_ptr().cast_const().cast() == vsk)
-            })
-            .unwrap_or(0)
+        queue.purge_if(|skb| {
+            skb.sk()
+                .is_some_and(|s| s.as_ptr().cast_const().cast() == vsk)
+        })
     }
 
     fn consume_skb_sent(skb: &mut Skb) {

@@ -5,10 +5,10 @@
 
 use super::{recv, rx, tx, VvSock};
 use crate::vsock::bindings as b;
+use crate::vsock::iov::KvecIter;
 use crate::vsock::proto::credit::Credit;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, HDR_LEN, MON_HDR_LEN, SEQ_EOM};
 use crate::vsock::skb::SkbBox;
-use crate::vsock::iov::KvecIter;
 use crate::vsock::tap;
 use crate::vsock::transport::CommonOps;
 use kernel::prelude::*;
