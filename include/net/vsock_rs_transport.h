@@ -23,4 +23,12 @@ bool vsock_rs_t_queue_work(struct workqueue_struct *wq,
 bool vsock_rs_t_queue_work_on(int cpu, struct workqueue_struct *wq,
 			      struct work_struct *work);
 
+/* Periodic work of rust/vsock/periodic.rs, on system_long_wq. */
+void vsock_rs_t_init_delayed_work(struct delayed_work *dw,
+				  void (*fn)(struct work_struct *));
+bool vsock_rs_t_schedule_delayed(struct delayed_work *dw,
+				 unsigned long delay);
+bool vsock_rs_t_cancel_delayed_sync(struct delayed_work *dw);
+struct delayed_work *vsock_rs_t_to_delayed_work(struct work_struct *work);
+
 #endif /* _NET_VSOCK_RS_TRANSPORT_H */

@@ -11,10 +11,9 @@
 //! test of the device life cycle that the guest and host transports rely
 //! on (removal, freeze and restore, one device per VM).
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{Arc, Completion, Mutex};
-use kernel::workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
+use kernel::sync::Mutex;
 use kernel::{new_mutex, time};
 
 #[path = "../../rust/vsock/mod.rs"]
@@ -22,6 +21,7 @@ mod vsock;
 
 use vsock::bindings as b;
 use vsock::net::Net;
+use vsock::periodic::{Periodic, Tick};
 use vsock::pktq::{PktHandler, PktWorker};
 use vsock::skb::{SkbBox, SkbList};
 use vsock::sock::VsockSock;
@@ -126,23 +126,11 @@ fn new_device(steer: bool, held: bool) -> Result<impl PinInit<PktWorker<Deliver>
     PktWorker::new(c"vsock-loopback", Deliver { steer }, held)
 }
 
-/// Replaces the device every `period` jiffies (the `swap_ms` test).
-#[pin_data]
+/// Replaces the device by a new one (the `swap_ms` test).
 struct Swapper {
-    #[pin]
-    dev: Mutex<Published<Loopback>>,
+    dev: Pin<KBox<Mutex<Published<Loopback>>>>,
     steer: bool,
-    period: time::Jiffies,
     swaps: AtomicU64,
-    stop: AtomicBool,
-    #[pin]
-    stopped: Completion,
-    #[pin]
-    work: DelayedWork<Swapper>,
-}
-
-impl_has_delayed_work! {
-    impl HasDelayedWork<Self> for Swapper { self.work }
 }
 
 impl Swapper {
@@ -161,27 +149,20 @@ impl Swapper {
     }
 }
 
-impl WorkItem for Swapper {
-    type Pointer = Arc<Swapper>;
-
-    fn run(this: Arc<Swapper>) {
-        if this.stop.load(Ordering::Acquire) {
-            this.stopped.complete_all();
-            return;
-        }
-        if this.swap().is_err() {
+impl Tick for Swapper {
+    fn tick(&self) {
+        if self.swap().is_err() {
             pr_warn!("device swap failed\n");
         }
-        let period = this.period;
-        // Not queued while it runs: this cannot fail.
-        let _ = workqueue::system_long().enqueue_delayed(this, period);
     }
 }
 
 /// The device, fixed or swapped.
 enum Device {
-    Fixed { _dev: Published<Loopback> },
-    Swapped(Arc<Swapper>),
+    Fixed {
+        _dev: Published<Loopback>,
+    },
+    Swapped(Pin<KBox<Periodic<Swapper>>>),
 }
 
 struct VsockRsLoopback {
@@ -198,35 +179,32 @@ impl kernel::Module for VsockRsLoopback {
         let dev = if swap_ms == 0 {
             Device::Fixed { _dev: published }
         } else {
-            let swapper = Arc::pin_init(
-                pin_init!(Swapper {
-                    dev <- new_mutex!(published, "vsock_rs_loopback_dev"),
-                    steer,
-                    period: time::msecs_to_jiffies(swap_ms).max(1),
-                    swaps: AtomicU64::new(0),
-                    stop: AtomicBool::new(false),
-                    stopped <- Completion::new(),
-                    work <- new_delayed_work!("vsock_rs_loopback_swap"),
-                }),
-                GFP_KERNEL,
-            )?;
-            let _ = workqueue::system_long().enqueue_delayed(swapper.clone(), swapper.period);
-            Device::Swapped(swapper)
+            let swapper = Swapper {
+                dev: KBox::pin_init(new_mutex!(published, "vsock_rs_loopback_dev"), GFP_KERNEL)?,
+                steer,
+                swaps: AtomicU64::new(0),
+            };
+            let period = u64::try_from(time::msecs_to_jiffies(swap_ms)).unwrap_or(1);
+            Device::Swapped(KBox::pin_init(Periodic::new(swapper, period), GFP_KERNEL)?)
         };
-        Ok(VsockRsLoopback {
-            _reg: Registration::new()?,
-            dev,
-        })
+        let reg = Registration::new()?;
+        // Swaps start once the transport is registered (on failure,
+        // nothing was queued).
+        if let Device::Swapped(p) = &dev {
+            p.as_ref().start();
+        }
+        Ok(VsockRsLoopback { _reg: reg, dev })
     }
 }
 
 impl Drop for VsockRsLoopback {
     fn drop(&mut self) {
-        if let Device::Swapped(swapper) = &self.dev {
-            // The work always queues itself again until it sees `stop`.
-            swapper.stop.store(true, Ordering::Release);
-            swapper.stopped.wait_for_completion();
-            pr_info!("{} device swaps\n", swapper.swaps.load(Ordering::Relaxed));
+        if let Device::Swapped(p) = &self.dev {
+            p.stop();
+            pr_info!(
+                "{} device swaps\n",
+                p.handler().swaps.load(Ordering::Relaxed)
+            );
         }
     }
 }

@@ -36,3 +36,27 @@ bool vsock_rs_t_queue_work_on(int cpu, struct workqueue_struct *wq,
 		return queue_work_on(cpu, wq, work);
 	return queue_work(wq, work);
 }
+
+/* --- periodic work (rust/vsock/periodic.rs) --- */
+
+void vsock_rs_t_init_delayed_work(struct delayed_work *dw,
+				  void (*fn)(struct work_struct *))
+{
+	INIT_DELAYED_WORK(dw, fn);
+}
+
+bool vsock_rs_t_schedule_delayed(struct delayed_work *dw,
+				 unsigned long delay)
+{
+	return queue_delayed_work(system_long_wq, dw, delay);
+}
+
+bool vsock_rs_t_cancel_delayed_sync(struct delayed_work *dw)
+{
+	return cancel_delayed_work_sync(dw);
+}
+
+struct delayed_work *vsock_rs_t_to_delayed_work(struct work_struct *work)
+{
+	return to_delayed_work(work);
+}

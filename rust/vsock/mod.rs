@@ -14,6 +14,7 @@ pub mod iov;
 mod layout;
 pub mod msg;
 pub mod net;
+pub mod periodic;
 pub mod pktq;
 pub mod skb;
 pub mod sock;

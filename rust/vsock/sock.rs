@@ -148,12 +148,6 @@ impl VsockSock {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).peer_shutdown) }
     }
 
-    /// Sets `vsk->peer_shutdown`.
-    pub fn set_peer_shutdown(&self, v: u32) {
-        // SAFETY: live socket; WRITE_ONCE.
-        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
-    }
-
     /// `sock_error()`: takes the pending socket error and clears it;
     /// returns it as a negative errno, or 0.
     pub fn take_error(&self) -> i32 {
@@ -191,22 +185,10 @@ impl VsockSock {
         }
     }
 
-    /// `vsock_data_ready()`: wakes readers once `SO_RCVLOWAT` is reached.
-    pub fn data_ready(&self) {
-        // SAFETY: live socket.
-        unsafe { b::vsock_data_ready(self.sk()) };
-    }
-
     /// Whether `SOCK_DONE` is set.
     pub fn is_done(&self) -> bool {
         // SAFETY: live socket.
         unsafe { b::vsock_rs_h_sock_flag(self.sk(), b::VRS_SOCK_DONE) }
-    }
-
-    /// Sets `SOCK_DONE`.
-    pub fn set_done(&self) {
-        // SAFETY: live socket; socket lock held by the caller.
-        unsafe { b::vsock_rs_h_sock_set_flag(self.sk(), b::VRS_SOCK_DONE) };
     }
 
     /// Whether `SO_ZEROCOPY` is enabled.
@@ -271,24 +253,6 @@ impl VsockSock {
     pub fn transport_ptr(&self) -> *const b::vsock_transport {
         // SAFETY: live socket.
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).transport) }
-    }
-
-    /// `vsock_remove_sock()`.
-    pub fn remove_sock(&self) {
-        // SAFETY: live socket.
-        unsafe { b::vsock_remove_sock(self.as_ptr()) };
-    }
-
-    /// `vsock_stream_has_data()` (through the socket's transport).
-    pub fn stream_has_data(&self) -> i64 {
-        // SAFETY: live socket.
-        unsafe { b::vsock_stream_has_data(self.as_ptr()) }
-    }
-
-    /// `vsock_stream_has_space()` (through the socket's transport).
-    pub fn stream_has_space(&self) -> i64 {
-        // SAFETY: live socket.
-        unsafe { b::vsock_stream_has_space(self.as_ptr()) }
     }
 
     /// Takes a reference, unless the socket is being freed (its count is
@@ -394,6 +358,43 @@ impl LockedSock {
         unsafe {
             core::ptr::write_volatile(&raw mut (*self.sk()).__sk_common.skc_state, st.to_raw())
         };
+    }
+
+    /// Sets `vsk->peer_shutdown`.
+    pub fn set_peer_shutdown(&self, v: u32) {
+        // SAFETY: live socket; WRITE_ONCE.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
+    }
+
+
+    /// `vsock_data_ready()`: wakes readers once `SO_RCVLOWAT` is reached.
+    pub fn data_ready(&self) {
+        // SAFETY: live socket.
+        unsafe { b::vsock_data_ready(self.sk()) };
+    }
+
+    /// Sets `SOCK_DONE`.
+    pub fn set_done(&self) {
+        // SAFETY: live socket; socket lock held (type invariant).
+        unsafe { b::vsock_rs_h_sock_set_flag(self.sk(), b::VRS_SOCK_DONE) };
+    }
+
+    /// `vsock_remove_sock()`.
+    pub fn remove_sock(&self) {
+        // SAFETY: live socket.
+        unsafe { b::vsock_remove_sock(self.as_ptr()) };
+    }
+
+    /// `vsock_stream_has_data()` (through the socket's transport).
+    pub fn stream_has_data(&self) -> i64 {
+        // SAFETY: live socket.
+        unsafe { b::vsock_stream_has_data(self.as_ptr()) }
+    }
+
+    /// `vsock_stream_has_space()` (through the socket's transport).
+    pub fn stream_has_space(&self) -> i64 {
+        // SAFETY: live socket.
+        unsafe { b::vsock_stream_has_space(self.as_ptr()) }
     }
 
     /// Sets `sk->sk_err` and reports it (`sk_error_report`).

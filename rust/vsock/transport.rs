@@ -272,9 +272,10 @@ macro_rules! vsock_rs_common_exports {
             // Inside the functions, "see above" refers to their `# Safety`
             // sections.  The core calls `init`, `release`, `connect`,
             // `shutdown`, the enqueue and dequeue callbacks,
-            // `notify_buffer_size` and `notify_set_rcvlowat` with the socket
-            // locked (`lock_sock`, or `sockopt_lock_sock` for options), so
-            // those get a `LockedSock`.
+            // `notify_buffer_size`, `notify_set_rcvlowat` and, from
+            // `vsock_poll`, `notify_poll_in`/`notify_poll_out` with the
+            // socket locked (`lock_sock`, or `sockopt_lock_sock` for
+            // options), so those get a `LockedSock`.
 
             /// # Safety
             ///
@@ -535,7 +536,7 @@ macro_rules! vsock_rs_common_exports {
             ) -> c_int {
                 // SAFETY: see above; `data_ready_now` is the core's local.
                 unsafe {
-                    let has = VsockSock::from_raw(vsk).stream_has_data();
+                    let has = LockedSock::from_raw(vsk).stream_has_data();
                     *data_ready_now = has >= 0 && has as u64 >= target as u64;
                 }
                 0
@@ -554,7 +555,7 @@ macro_rules! vsock_rs_common_exports {
             ) -> c_int {
                 // SAFETY: see above; `space_avail_now` is the core's local.
                 unsafe {
-                    let free = VsockSock::from_raw(vsk).stream_has_space();
+                    let free = LockedSock::from_raw(vsk).stream_has_space();
                     if free > 0 {
                         *space_avail_now = true;
                     } else if free == 0 {

@@ -132,7 +132,7 @@ impl Common {
 
     /// `virtio_transport_remove_sock`: called with the socket locked and
     /// `SOCK_DONE` set.
-    fn remove_sock(vsk: &VsockSock) {
+    fn remove_sock(vsk: &LockedSock) {
         if let Some(vvs) = vsk.trans::<VvSock>() {
             vvs.rx.lock().queue.purge();
         }
