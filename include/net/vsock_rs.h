@@ -116,7 +116,7 @@ struct net *vsock_rs_h_sock_net(const struct sock *sk);
 bool vsock_rs_h_net_mode_global(struct vsock_sock *vsk);
 bool vsock_rs_h_current_exiting(void);
 int vsock_rs_h_sock_error(struct sock *sk);
-void vsock_rs_h_get_net(struct net *net);
+bool vsock_rs_h_maybe_get_net(struct net *net);
 void vsock_rs_h_put_net(struct net *net);
 bool vsock_rs_h_in_connected_table(struct vsock_sock *vsk);
 void vsock_rs_h_set_socket_connected(struct sock *sk);

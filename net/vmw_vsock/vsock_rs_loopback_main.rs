@@ -159,9 +159,7 @@ impl Tick for Swapper {
 
 /// The device, fixed or swapped.
 enum Device {
-    Fixed {
-        _dev: Published<Loopback>,
-    },
+    Fixed { _dev: Published<Loopback> },
     Swapped(Pin<KBox<Periodic<Swapper>>>),
 }
 

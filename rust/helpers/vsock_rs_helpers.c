@@ -189,11 +189,11 @@ int vsock_rs_h_sock_error(struct sock *sk)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_sock_error);
 
-void vsock_rs_h_get_net(struct net *net)
+bool vsock_rs_h_maybe_get_net(struct net *net)
 {
-	get_net(net);
+	return maybe_get_net(net) != NULL;
 }
-VSOCK_RS_H_EXPORT(vsock_rs_h_get_net);
+VSOCK_RS_H_EXPORT(vsock_rs_h_maybe_get_net);
 
 void vsock_rs_h_put_net(struct net *net)
 {

@@ -38,12 +38,17 @@ impl Net {
         self.0.get()
     }
 
-    /// Takes a reference on the namespace (`get_net`).
-    pub fn get_ref(&self) -> NetRef {
-        // SAFETY: live namespace (invariant), so its count is not zero.
-        unsafe { b::vsock_rs_h_get_net(self.as_ptr()) };
-        // INVARIANT: we took a reference just above.
-        NetRef(NonNull::from(self))
+    /// Takes a reference on the namespace, unless it is being dismantled
+    /// (`maybe_get_net`: a kernel socket does not hold its namespace).
+    pub fn try_get_ref(&self) -> Option<NetRef> {
+        // SAFETY: live namespace memory (invariant); `maybe_get_net` only
+        // takes a reference from a non-zero count.
+        if unsafe { b::vsock_rs_h_maybe_get_net(self.as_ptr()) } {
+            // INVARIANT: we took a reference just above.
+            Some(NetRef(NonNull::from(self)))
+        } else {
+            None
+        }
     }
 }
 

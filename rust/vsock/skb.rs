@@ -16,7 +16,7 @@ use super::proto::hdr::{Hdr, HDR_LEN};
 
 // The wire header and its binding have the same size.
 const _: () = assert!(core::mem::size_of::<b::virtio_vsock_hdr>() == HDR_LEN);
-use super::sock::VsockSock;
+use super::sock::{SkbOwner, VsockSock};
 use core::ptr::NonNull;
 use kernel::iov::{IovIterDest, IovIterSource};
 use kernel::prelude::*;
@@ -245,21 +245,31 @@ impl Skb {
     }
 
     /// The socket owning the packet, if any.
-    pub fn sk(&self) -> Option<&VsockSock> {
+    pub fn sk(&self) -> Option<&SkbOwner> {
         let sk = self.raw().sk;
         // SAFETY: an skb owned by a socket keeps its memory (and its
-        // namespace) alive for as long as the skb exists: a sent skb holds
-        // `sk_wmem_alloc` (`skb_set_owner_w`), a received one a reference
-        // (`skb_set_owner_sk_safe`).  The socket's refcount may be zero
-        // meanwhile, so no reference may be taken from this.  Every socket
-        // of an AF_VSOCK packet is a `vsock_sock`.
-        (!sk.is_null()).then(|| unsafe { VsockSock::from_raw(sk.cast()) })
+        // namespace) alive for as long as the skb exists (`SkbOwner`'s
+        // invariant); every socket of an AF_VSOCK packet is a `vsock_sock`.
+        (!sk.is_null()).then(|| unsafe { SkbOwner::from_raw(sk.cast()) })
     }
 
     /// Charges the skb to `vsk`'s send buffer (`skb_set_owner_w`).
     pub fn set_owner_w(&mut self, vsk: &VsockSock) {
-        // SAFETY: both pointers are valid; the skb has no owner yet.
+        // SAFETY: both pointers are valid; `vsk` is referenced by the
+        // caller, so its `sk_wmem_alloc` is not zero.
         unsafe { b::skb_set_owner_w(self.as_ptr(), vsk.sk_ptr()) };
+    }
+
+    /// Charges the skb to the send buffer of `other`'s owner, if it has one
+    /// (a reply keeps the socket it answers, and its namespace, as upstream's
+    /// `virtio_transport_reset_no_sock` does).
+    pub fn charge_like(&mut self, other: &Skb) {
+        if let Some(owner) = other.sk() {
+            // SAFETY: `other`, which we borrow, keeps its owner's memory
+            // alive and its `sk_wmem_alloc` above zero (`SkbOwner`), so it
+            // may be charged more.
+            unsafe { b::skb_set_owner_w(self.as_ptr(), owner.as_ptr().cast()) };
+        }
     }
 
     /// Makes `vsk` own the skb, unless the socket is being freed.
@@ -625,7 +635,7 @@ impl SkbList {
     pub fn front(&self) -> Option<&Skb> {
         let p = self.next_of(self.raw().cast());
         // SAFETY: the skb is owned by the list, which `&self` borrows.
-        (!p.is_null()).then(|| &*unsafe { Skb::from_raw(p) })
+        (!p.is_null()).then(|| unsafe { Skb::from_raw_ref(p) })
     }
 
     /// The first packet, mutably.
@@ -744,7 +754,7 @@ impl SkbListMut<'_> {
         // SAFETY: initialised, exclusively borrowed head (invariant).
         let p = unsafe { raw_next(head, head.cast()) };
         // SAFETY: owned by the list, which `&self` borrows.
-        (!p.is_null()).then(|| &*unsafe { Skb::from_raw(p) })
+        (!p.is_null()).then(|| unsafe { Skb::from_raw_ref(p) })
     }
 
     /// Removes the first packet.
@@ -782,7 +792,7 @@ impl<'a> Iterator for SkbIter<'a> {
         // `cur` is on the list, which is borrowed for `'a`.
         self.next = self.list.next_of(cur);
         // SAFETY: owned by the list, shared-borrowed for `'a`.
-        Some(&*unsafe { Skb::from_raw(cur) })
+        Some(unsafe { Skb::from_raw_ref(cur) })
     }
 }
 

@@ -280,39 +280,162 @@ impl VsockSock {
     }
 
     /// The transport's private state (`vsk->trans`), if one of type `T`
-    /// is installed.
+    /// is installed by a vsock-rust transport.
     pub fn trans<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        // SAFETY: live socket.
-        let p = unsafe { (*self.as_ptr()).trans }.cast::<Tagged<T>>();
-        if p.is_null() {
-            return None;
+        // SAFETY: live socket (invariant); the state lives as long as the
+        // borrow (see `trans_of`).
+        unsafe { trans_of(self.as_ptr()) }
+    }
+}
+
+/// The state of type `T` a vsock-rust transport installed in `vsk->trans`,
+/// if the socket's transport is a vsock-rust one (its `init` is the common
+/// module's) and the state's tag says `T`; other transports' state is never
+/// read.
+///
+/// # Safety
+///
+/// `vsk` is a `vsock_sock` whose memory is valid for `'a`, and its
+/// transport is not re-assigned (which frees the state) during `'a`: the
+/// caller holds the socket lock, is a callback of the socket (the core does
+/// not re-assign meanwhile), or owns a packet of a connected socket (only
+/// sockets that never connected are re-assigned).
+unsafe fn trans_of<'a, T: Send + Sync + 'static>(vsk: *mut b::vsock_sock) -> Option<&'a T> {
+    // SAFETY: valid socket memory (see above).
+    let (t, p) = unsafe { ((*vsk).transport, (*vsk).trans) };
+    if t.is_null() || p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL transport is registered and pinned by the
+    // socket's module reference; its `init` field can be read whatever the
+    // transport is.
+    let init = unsafe { (*t).init };
+    let ours: unsafe extern "C" fn(_, _) -> _ = b::vsock_rs_do_socket_init;
+    if !init.is_some_and(|f| core::ptr::fn_addr_eq(f, ours)) {
+        return None;
+    }
+    let p = p.cast::<Tagged<T>>();
+    // SAFETY: the transport is a vsock-rust one, whose `init` installs a
+    // `Tagged<_>` (`LockedSock::set_trans`) with its `tag` first for every
+    // type (`repr(C)`); it lives for `'a` (see above).
+    let tag = unsafe { (*p).tag };
+    // SAFETY: as above; the tag says the data is a `T`.
+    (tag == core::any::TypeId::of::<T>()).then(|| unsafe { &(*p).data })
+}
+
+/// The socket that owns a packet (`skb->sk`), as the packet keeps it: its
+/// memory and namespace stay valid while the packet exists (a sent packet
+/// holds `sk_wmem_alloc`, a received one a reference), but its count may be
+/// zero already, so it can neither be locked nor referenced, only looked
+/// at.
+///
+/// # Invariants
+///
+/// Wraps a `vsock_sock` whose memory (and namespace) is valid for the
+/// lifetime of every `&SkbOwner`.
+#[repr(transparent)]
+pub struct SkbOwner(Opaque<b::vsock_sock>);
+
+impl SkbOwner {
+    /// Borrows a packet's owner.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is the `vsock_sock` that owns a packet the caller borrows for
+    /// `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut b::vsock_sock) -> &'a SkbOwner {
+        // SAFETY: transparent wrapper; validity from the caller.
+        unsafe { &*ptr.cast::<SkbOwner>() }
+    }
+
+    /// The raw socket, to compare or charge (never to lock).
+    pub fn as_ptr(&self) -> *mut b::vsock_sock {
+        self.0.get()
+    }
+
+    /// The owner's namespace.
+    pub fn net(&self) -> &Net {
+        // SAFETY: valid socket memory (invariant).  A user socket releases
+        // its namespace only with its memory (`__sk_destruct`); a kernel
+        // socket's namespace outlives the socket (its owner releases it on
+        // namespace exit), as upstream's `sock_net(skb->sk)` assumes.
+        unsafe { Net::from_raw((*self.as_ptr().cast::<b::sock>()).__sk_common.skc_net.net) }
+    }
+
+    /// The transport state of type `T` (see [`VsockSock::trans`]).
+    pub fn trans<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        // SAFETY: valid socket memory (invariant); a packet's owner is
+        // connected or connecting, and such sockets are not re-assigned.
+        unsafe { trans_of(self.as_ptr()) }
+    }
+
+    /// A reference on the owner, unless its count is zero.
+    pub fn try_get_ref(&self) -> Option<SockRef> {
+        // SAFETY: valid socket memory (invariant).
+        let vsk = unsafe { VsockSock::from_raw(self.as_ptr()) };
+        vsk.try_get_ref()
+    }
+}
+
+/// A socket being destructed (its transport's `destruct` callback): the
+/// core either holds its lock (re-assignment to another transport) or has
+/// dropped its last reference (nothing else reaches it).  So it is neither
+/// locked nor referenced here; only the close timeout and the transport
+/// state are dealt with.
+///
+/// # Invariants
+///
+/// Wraps a `vsock_sock` in its `destruct` callback, for the callback.
+#[repr(transparent)]
+pub struct DestructSock(Opaque<b::vsock_sock>);
+
+impl DestructSock {
+    /// Borrows the socket of a `destruct` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called from the socket's `destruct` callback, for its duration.
+    pub unsafe fn from_raw<'a>(ptr: *mut b::vsock_sock) -> &'a DestructSock {
+        // SAFETY: transparent wrapper; validity from the caller.
+        unsafe { &*ptr.cast::<DestructSock>() }
+    }
+
+    /// Cancels a pending close timeout as [`LockedSock::cancel_close_work`]
+    /// does, lending the socket to `f`.
+    pub fn cancel_close_work(&self, f: impl FnOnce(&LockedSock)) -> bool {
+        let p = self.0.get();
+        // SAFETY: valid socket memory (invariant); the flag is only written
+        // under the lock, which the core holds or nobody can take.
+        if !unsafe { (*p).close_work_scheduled } {
+            return false;
         }
-        // SAFETY: a non-NULL `trans` is a `Tagged<_>` (type invariant),
-        // whose `tag` field comes first at the same offset for every `T`
-        // (`repr(C)`).  It lives until `drop_trans`, whose callers
-        // guarantee that no reference handed out here is still in use.
-        let tag = unsafe { (*p).tag };
-        // SAFETY: as above; the tag says the data is a `T`.
-        (tag == core::any::TypeId::of::<T>()).then(|| unsafe { &(*p).data })
+        // SAFETY: a scheduled close work holds a reference, so this is not
+        // the last-reference path: the core holds the socket lock
+        // (re-assignment).
+        let locked = unsafe { LockedSock::from_raw(p) };
+        locked.cancel_close_work(|| f(locked))
     }
 
     /// Removes and frees the transport's private state of type `T`.
     ///
     /// # Safety
     ///
-    /// Called from the socket's `destruct` callback only: the core calls it
-    /// once no other callback runs for the socket and no packet of the
-    /// socket is in flight, so no reference from [`Self::trans`] is in use.
+    /// After the transport's own `destruct` work, as the last use of the
+    /// state: the core calls `destruct` once no other callback runs for the
+    /// socket, and it is never re-assigned with packets in flight, so no
+    /// reference from `trans` is in use any more.
     pub unsafe fn drop_trans<T: Send + Sync + 'static>(&self) {
-        if self.trans::<T>().is_none() {
+        let p = self.0.get();
+        // SAFETY: valid socket; its transport is still assigned during
+        // `destruct`.
+        if unsafe { trans_of::<T>(p) }.is_none() {
             return;
         }
-        // SAFETY: live socket; the caller guarantees exclusive use.
-        let p =
-            unsafe { core::ptr::replace(&raw mut (*self.as_ptr()).trans, core::ptr::null_mut()) };
-        // SAFETY: `trans::<T>` just checked that `p` is a `Tagged<T>` from
-        // `set_trans::<T>`, allocated and pinned there.
-        drop(unsafe { Pin::new_unchecked(KBox::from_raw(p.cast::<Tagged<T>>())) });
+        // SAFETY: exclusive use (see above).
+        let t = unsafe { core::ptr::replace(&raw mut (*p).trans, core::ptr::null_mut()) };
+        // SAFETY: `trans_of::<T>` just checked that `t` is a `Tagged<T>`
+        // from `set_trans::<T>`, allocated and pinned there.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(t.cast::<Tagged<T>>())) });
     }
 }
 
@@ -365,7 +488,6 @@ impl LockedSock {
         // SAFETY: live socket; WRITE_ONCE.
         unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
     }
-
 
     /// `vsock_data_ready()`: wakes readers once `SO_RCVLOWAT` is reached.
     pub fn data_ready(&self) {
@@ -563,20 +685,35 @@ pub trait CloseWork {
 
 /// The close work of a socket, running: only the work itself has one.
 ///
+/// While the work runs, `close_work_scheduled` stays set (so the work
+/// cannot be scheduled again, nor cancelled by others); it is cleared when
+/// the work function returns.  [`CloseWorkRunning::finish`] drops the
+/// work's reference early, at most once.
+///
 /// # Invariants
 ///
 /// Exists only inside [`close_work_fn`], for the socket whose work runs,
-/// with its lock held.
-pub struct CloseWorkRunning<'a>(&'a LockedSock);
+/// with its lock held; `dropped` tells whether the reference taken by
+/// [`LockedSock::schedule_close_work`] was dropped already.
+pub struct CloseWorkRunning<'a> {
+    sock: &'a LockedSock,
+    dropped: core::cell::Cell<bool>,
+}
 
 impl CloseWorkRunning<'_> {
-    /// If the work's reference is still held: marks the work done, runs
-    /// `f` and drops the reference (`virtio_transport_cancel_close_work`
-    /// without `cancel_timeout`, from the work itself).
+    /// If the work's reference is still held: runs `f` and drops the
+    /// reference (`virtio_transport_cancel_close_work` without
+    /// `cancel_timeout`, from the work itself).
     pub fn finish(&self, f: impl FnOnce()) {
-        if self.0.close_work_scheduled() {
-            self.0.drop_close_work_ref(f);
+        if self.dropped.get() {
+            return;
         }
+        self.dropped.set(true);
+        f();
+        // SAFETY: the reference taken in `schedule_close_work` is held (not
+        // dropped yet, invariant) and dropped once; the work function's own
+        // reference keeps the socket alive.
+        unsafe { b::vsock_rs_h_sock_put(self.sock.sk_ptr()) };
     }
 }
 
@@ -597,11 +734,16 @@ unsafe extern "C" fn close_work_fn<W: CloseWork>(work: *mut b::work_struct) {
         return;
     };
     let guard = vsk.lock();
-    // INVARIANT: the work of this socket, running, with its lock held.
-    let running = CloseWorkRunning(&guard);
+    // INVARIANT: the work of this socket, running, with its lock held and
+    // its reference not dropped yet.
+    let running = CloseWorkRunning {
+        sock: &guard,
+        dropped: core::cell::Cell::new(false),
+    };
     W::run(&guard, &running);
     // SAFETY: locked; the flag goes down as upstream's work leaves it (a
-    // reference it still stands for is kept, as upstream keeps it).
+    // reference it still stands for is kept, as upstream keeps it).  The
+    // work cannot have been scheduled again: the flag was set throughout.
     unsafe { (*guard.as_ptr()).close_work_scheduled = false };
 }
 
@@ -635,7 +777,8 @@ impl NewChild {
     }
 
     /// `vsock_enqueue_accept(listener, child)`: the child becomes visible
-    /// to `accept()`, which takes over its initial reference.
+    /// to `accept()` (the accept queue holds its own reference); the
+    /// initial one stays with the socket until it is released.
     pub fn enqueue_accept(self, listener: &LockedSock) {
         // SAFETY: both sockets are live; the listener is locked
         // (invariant); the child is queued once, since this consumes it.

@@ -14,7 +14,7 @@ use super::skb::Skb;
 /// Called by `vsock_deliver_tap` with the packet [`deliver`] passed.
 unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buff {
     // SAFETY: `deliver` passes the packet it borrows for the whole call.
-    let pkt: &Skb = unsafe { Skb::from_raw(opaque.cast()) };
+    let pkt = unsafe { Skb::from_raw_ref(opaque.cast()) };
     let hdr = pkt.hdr();
     let Some((payload, total)) = copy_size(pkt, &hdr) else {
         return core::ptr::null_mut();

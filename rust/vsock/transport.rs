@@ -16,7 +16,7 @@
 use super::bindings as b;
 use super::net::{self, Net};
 use super::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
-use super::sock::{LockedSock, VsockSock};
+use super::sock::{DestructSock, LockedSock, VsockSock};
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
@@ -164,8 +164,7 @@ pub enum Origin<'a> {
 /// returned as the errno upstream returns.
 ///
 /// The callbacks the AF_VSOCK core calls with the socket locked get a
-/// [`LockedSock`]; `destruct` gets one too, since nothing else reaches the
-/// socket then.
+/// [`LockedSock`]; `destruct` a [`DestructSock`].
 pub trait CommonOps {
     /// The per-socket state installed by `socket_init` (`vsk->trans`),
     /// freed after `destruct`.
@@ -173,7 +172,7 @@ pub trait CommonOps {
     /// `init`: set up the per-socket state (child of `psk` if any).
     fn socket_init(vsk: &LockedSock, psk: Option<&VsockSock>) -> Result;
     /// `destruct`; the per-socket state is freed after it returns.
-    fn destruct(vsk: &LockedSock);
+    fn destruct(vsk: &DestructSock);
     /// `release`.
     fn release(vsk: &LockedSock);
     /// `connect`.
@@ -262,7 +261,7 @@ macro_rules! vsock_rs_common_exports {
             use $crate::vsock::msg::MsgHdr;
             use $crate::vsock::net::Net;
             use $crate::vsock::skb::{Skb, SkbBox, SkbListMut, SkbQueue};
-            use $crate::vsock::sock::{LockedSock, VsockSock};
+            use $crate::vsock::sock::{DestructSock, LockedSock, VsockSock};
             use $crate::vsock::transport::{
                 ret_int, ret_isize, CommonOps, Origin, ReadActor, VirtioTransport,
             };
@@ -307,7 +306,7 @@ macro_rules! vsock_rs_common_exports {
                 // SAFETY: see above; the core destructs with the socket
                 // locked (re-assignment) or unreachable (its last
                 // reference gone), with no other callback running.
-                let vsk = unsafe { LockedSock::from_raw(vsk) };
+                let vsk = unsafe { DestructSock::from_raw(vsk) };
                 T::destruct(vsk);
                 // SAFETY: this is the `destruct` callback (see above), and
                 // `T::destruct` has returned.
@@ -1005,8 +1004,14 @@ unsafe extern "C" fn tr_msgzerocopy_allow<T: TransportOps>() -> bool {
 
 impl<T: TransportOps> TransportDesc<T> {
     /// The descriptor of transport `T` of module `module`, with the common
-    /// module's callbacks.
-    pub const fn new(module: *mut b::module) -> Self {
+    /// module's callbacks.  Use [`vsock_rs_transport!`].
+    ///
+    /// # Safety
+    ///
+    /// `module` is the `struct module` of the module that defines the
+    /// descriptor (the core takes references on it while sockets use the
+    /// transport).
+    pub const unsafe fn new(module: *mut b::module) -> Self {
         TransportDesc {
             vt: b::virtio_transport {
                 transport: b::vsock_transport {
@@ -1238,8 +1243,9 @@ macro_rules! vsock_rs_transport {
                 static __this_module: kernel::types::Opaque<kernel::bindings::module>;
             }
             // SAFETY: `__this_module` is this module's `struct module`,
-            // defined by modpost; only its address is taken.
-            $crate::vsock::transport::TransportDesc::new(unsafe { __this_module.get() }.cast())
+            // defined by modpost, and the descriptor is this module's; only
+            // its address is taken.
+            unsafe { $crate::vsock::transport::TransportDesc::new(__this_module.get().cast()) }
         };
     };
 }

@@ -28,7 +28,7 @@ use crate::vsock::proto::hdr::{Hdr, Op, SockType, MAX_BUF_SIZE, SHUTDOWN_RCV, SH
 use crate::vsock::proto::steer::{Flow, FlowTable};
 use crate::vsock::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
 use crate::vsock::sock::{
-    current_exiting, CloseWork, CloseWorkRunning, LockedSock, State, VsockSock,
+    current_exiting, CloseWork, CloseWorkRunning, DestructSock, LockedSock, State, VsockSock,
 };
 use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, Origin, ReadActor, VirtioTransport};
@@ -222,8 +222,8 @@ impl CommonOps for Common {
         vsk.set_trans(VvSock::new(buf_alloc, peer_buf_alloc)?)
     }
 
-    fn destruct(vsk: &LockedSock) {
-        Self::cancel_close_work(vsk, CloseCancel::Timeout);
+    fn destruct(vsk: &DestructSock) {
+        vsk.cancel_close_work(Self::remove_sock);
     }
 
     fn release(vsk: &LockedSock) {

@@ -226,8 +226,9 @@ pub(super) fn recv_pkts(t: &VirtioTransport, mut pkts: SkbListMut<'_>, origin: O
                 // The sender's namespace.  The packet keeps its sender (and
                 // so the namespace) alive only until it changes owner: hold
                 // the namespace for the packets handled with this one.
-                let Some(net) = skb.sk().map(|s| s.net().get_ref()) else {
-                    // Loopback packets always have their sender.
+                let Some(net) = skb.sk().and_then(|s| s.net().try_get_ref()) else {
+                    // Loopback packets always have their sender; its
+                    // namespace may be going away (a kernel socket's).
                     continue;
                 };
                 recv(t, skb, Some(&net), Some((&mut pkts, origin)));

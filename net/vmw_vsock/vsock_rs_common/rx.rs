@@ -203,7 +203,7 @@ pub(super) fn stream_dequeue(
     // Bytes accounted with nothing queued would never be read: refuse
     // rather than report a stuck POLLIN (upstream's WARN_ONCE guard).
     if rx.queue.is_empty() && vvs.credit.lock().rx_bytes != 0 {
-        pr_warn!("rx_queue is empty, but rx_bytes is non-zero\n");
+        kernel::pr_warn_once!("rx_queue is empty, but rx_bytes is non-zero\n");
         return Err(EFAULT);
     }
     let mut total = 0usize;

@@ -5,7 +5,7 @@
 
 use super::{recv, rx, tx, VvSock};
 use crate::vsock::bindings as b;
-use crate::vsock::iov::KvecIter;
+use crate::vsock::iov::{Kvec, KvecIter};
 use crate::vsock::proto::credit::Credit;
 use crate::vsock::proto::hdr::{Hdr, Op, SockType, HDR_LEN, MON_HDR_LEN, SEQ_EOM};
 use crate::vsock::skb::SkbBox;
@@ -259,13 +259,15 @@ mod suite {
         skb.set_hdr(&hdr(Op::Rw, 300, 0));
         {
             // A source shorter than asked: nothing is reserved.
-            let mut it = KvecIter::source(&data[..100])?;
+            let mut kv = Kvec::new();
+            let mut it = KvecIter::source(&data[..100], &mut kv);
             let src = it.as_source().ok_or(EINVAL)?;
             assert_eq!(skb.fill_from_iter(src, 300), Err(EFAULT));
             assert!(skb.is_empty());
         }
         {
-            let mut it = KvecIter::source(&data)?;
+            let mut kv = Kvec::new();
+            let mut it = KvecIter::source(&data, &mut kv);
             let src = it.as_source().ok_or(EINVAL)?;
             skb.fill_from_iter(src, 300)?;
         }
@@ -273,13 +275,15 @@ mod suite {
         // More payload than was allocated: refused.
         let mut small = SkbBox::alloc(10, true)?;
         {
-            let mut it = KvecIter::source(&data)?;
+            let mut kv = Kvec::new();
+            let mut it = KvecIter::source(&data, &mut kv);
             let src = it.as_source().ok_or(EINVAL)?;
             assert_eq!(small.fill_from_iter(src, 300), Err(ENOSPC));
         }
         let mut out = [0u8; HDR_LEN + 300];
         {
-            let mut it = KvecIter::dest(&mut out)?;
+            let mut kv = Kvec::new();
+            let mut it = KvecIter::dest(&mut out, &mut kv);
             let dst = it.as_dest().ok_or(EINVAL)?;
             skb.copy_hdr_to_iter(dst)?;
             skb.copy_to_iter(0, dst, 300)?;
@@ -290,11 +294,13 @@ mod suite {
         assert_eq!(&out[HDR_LEN..], &data[..]);
         // A destination too small for the header.
         let mut tiny = [0u8; 10];
-        let mut it = KvecIter::dest(&mut tiny)?;
+        let mut kv = Kvec::new();
+        let mut it = KvecIter::dest(&mut tiny, &mut kv);
         let dst = it.as_dest().ok_or(EINVAL)?;
         assert_eq!(skb.copy_hdr_to_iter(dst), Err(EFAULT));
         // The wrong direction is not lent.
-        let mut it = KvecIter::source(&data)?;
+        let mut kv2 = Kvec::new();
+        let mut it = KvecIter::source(&data, &mut kv2);
         assert!(it.as_dest().is_none());
         Ok(())
     }

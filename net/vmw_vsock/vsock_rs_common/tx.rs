@@ -246,6 +246,7 @@ pub(crate) fn reset_no_sock(t: &VirtioTransport, skb: &Skb, net: Option<&Net>) -
     };
     // Keep a reference on the socket we answer (loopback) and its netns
     // until the reply is freed.
-    let skb = alloc_pkt(&reply, skb.sk(), None, false, None, true)?;
-    t.send_pkt(skb, net)
+    let mut reply = alloc_pkt(&reply, None, None, false, None, true)?;
+    reply.charge_like(skb);
+    t.send_pkt(reply, net)
 }
