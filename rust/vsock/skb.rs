@@ -660,18 +660,6 @@ impl SkbList {
         }
     }
 
-    /// Calls `f` on every packet, front to back.
-    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Skb)) {
-        let mut cur = self.next_of(self.raw().cast());
-        while !cur.is_null() {
-            let next = self.next_of(cur);
-            // SAFETY: `cur` is on the list, which `&mut self` borrows
-            // exclusively; one packet is lent at a time.
-            f(unsafe { Skb::from_raw(cur) });
-            cur = next;
-        }
-    }
-
     /// Moves every packet of `other` to the front of this list.
     pub fn splice_front(&mut self, other: &mut SkbList) {
         // SAFETY: both heads are initialised and distinct (two `&mut`).

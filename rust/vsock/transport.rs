@@ -57,23 +57,13 @@ impl VirtioTransport {
     /// the core drops the transport's module reference), so the transport
     /// is borrowed for as long as the state.
     pub fn of<T: Send + Sync + 'static>(vsk: &VsockSock) -> Option<(&T, &VirtioTransport)> {
+        // Some only if the socket's transport is a vsock-rust one, whose
+        // `init` is the common module's and which embeds its
+        // `vsock_transport` first in a `virtio_transport`.
         let state = vsk.trans::<T>()?;
         let t = vsk.transport_ptr();
-        if t.is_null() {
-            return None;
-        }
-        // SAFETY: a non-NULL `vsk->transport` is a registered transport,
-        // held by the socket's module reference; reading its `init` field
-        // is valid for any kind of transport.
-        let init = unsafe { (*t).init };
-        // Every vsock-rust transport's `init` is the common module's, and
-        // embeds its `vsock_transport` first in a `virtio_transport`.
-        let ours: unsafe extern "C" fn(_, _) -> _ = b::vsock_rs_do_socket_init;
-        if !init.is_some_and(|f| core::ptr::fn_addr_eq(f, ours)) {
-            return None;
-        }
-        // SAFETY: a vsock-rust `virtio_transport` (checked just above),
-        // alive while `state` is (see above).
+        // SAFETY: a vsock-rust `virtio_transport` (see above), not
+        // re-assigned while `state` is borrowed, so alive as long.
         Some((state, unsafe { VirtioTransport::from_raw(t.cast()) }))
     }
 
