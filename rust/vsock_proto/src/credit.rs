@@ -391,9 +391,11 @@ mod tests {
             tx.update_peer(rx_buf, 0);
             // SO_RCVLOWAT is at most the buffer size (vsock_set_rcvlowat),
             // and sock_rcvlowat() reads it as at least 1.  Above the window
-            // the sender can ever fill (a capping sender's own buffer) the
-            // reader would wait for bytes that cannot come, with upstream
-            // as with us: no rule of the receiver can help that.
+            // the sender can ever fill (a capping sender's own buffer), this
+            // model's reader (which waits for SO_RCVLOWAT bytes) would wait
+            // for bytes that cannot come; the kernel's reader then depends
+            // on timing (vsock_data_ready wakes it only at SO_RCVLOWAT), with
+            // upstream as with us.  The bufmatrix VM suite runs those sizes.
             let window = if capping { rx_buf.min(tx_buf) } else { rx_buf };
             let lowat = (u64::from(window) * u64::from(lowat_pct) / 100).max(1) as u32;
             let (mut sent, mut received) = (0u64, 0u64);
