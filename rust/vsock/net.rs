@@ -84,8 +84,3 @@ impl Drop for NetRef {
 pub fn raw(net: Option<&Net>) -> *mut b::net {
     net.map_or(core::ptr::null_mut(), Net::as_ptr)
 }
-
-/// Whether two optional namespaces are the same one.
-pub fn same(a: Option<&Net>, b: Option<&Net>) -> bool {
-    raw(a) == raw(b)
-}

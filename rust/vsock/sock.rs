@@ -258,14 +258,8 @@ impl VsockSock {
     /// Takes a reference, unless the socket is being freed (its count is
     /// zero: a packet's owner may be in that state).
     pub fn try_get_ref(&self) -> Option<SockRef> {
-        // SAFETY: live socket memory; `refcount_inc_not_zero` only takes a
-        // reference from a non-zero count.
-        if unsafe { b::vsock_rs_h_sock_hold_not_zero(self.sk()) } {
-            // INVARIANT: we took a reference just above.
-            Some(SockRef(NonNull::from(self)))
-        } else {
-            None
-        }
+        // SAFETY: live socket memory (invariant).
+        unsafe { try_hold(self.as_ptr()) }
     }
 
     /// Locks the socket (`lock_sock`).
@@ -323,6 +317,22 @@ unsafe fn trans_of<'a, T: Send + Sync + 'static>(vsk: *mut b::vsock_sock) -> Opt
     (tag == core::any::TypeId::of::<T>()).then(|| unsafe { &(*p).data })
 }
 
+/// A reference on `vsk`, unless its count is zero (`refcount_inc_not_zero`).
+///
+/// # Safety
+///
+/// `vsk` points to valid `vsock_sock` memory (its count may be zero).
+unsafe fn try_hold(vsk: *mut b::vsock_sock) -> Option<SockRef> {
+    // SAFETY: valid socket memory (see above); only a non-zero count is
+    // incremented.
+    if unsafe { b::vsock_rs_h_sock_hold_not_zero(vsk.cast()) } {
+        // INVARIANT: we took a reference just above.
+        NonNull::new(vsk.cast::<VsockSock>()).map(SockRef)
+    } else {
+        None
+    }
+}
+
 /// The socket that owns a packet (`skb->sk`), as the packet keeps it: its
 /// memory and namespace stay valid while the packet exists (a sent packet
 /// holds `sk_wmem_alloc`, a received one a reference), but its count may be
@@ -372,8 +382,7 @@ impl SkbOwner {
     /// A reference on the owner, unless its count is zero.
     pub fn try_get_ref(&self) -> Option<SockRef> {
         // SAFETY: valid socket memory (invariant).
-        let vsk = unsafe { VsockSock::from_raw(self.as_ptr()) };
-        vsk.try_get_ref()
+        unsafe { try_hold(self.as_ptr()) }
     }
 }
 
@@ -629,21 +638,16 @@ impl LockedSock {
         if !unsafe { b::vsock_rs_h_cancel_close_work(self.as_ptr()) } {
             return false;
         }
-        self.drop_close_work_ref(f);
-        true
-    }
-
-    /// Clears `close_work_scheduled`, runs `f` and drops the reference the
-    /// flag stood for.
-    fn drop_close_work_ref(&self, f: impl FnOnce()) {
         // SAFETY: live socket, locked (invariant).
         unsafe { (*self.as_ptr()).close_work_scheduled = false };
         f();
         // SAFETY: `close_work_scheduled` was set, so the reference taken in
-        // `schedule_close_work` was held, and the flag is now clear so
-        // nobody else drops it.  The caller's own access to the socket
-        // (a lock held under a reference) keeps it alive.
+        // `schedule_close_work` was held, and the timer that stood for it is
+        // cancelled and the flag clear, so nobody else drops it.  The
+        // caller's own access to the socket (the lock, held under a
+        // reference) keeps it alive.
         unsafe { b::vsock_rs_h_sock_put(self.sk_ptr()) };
+        true
     }
 
     /// `vsk->close_work_scheduled`.
