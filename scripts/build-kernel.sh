@@ -54,6 +54,11 @@ hash=$( {
 out=$VSOCK_RUST_CACHE/build-$kver-$variant-$hash
 kmake=(make -C "$src" O="$out" LLVM="$LLVM_SUFFIX" -j"$(nproc)")
 
+# One build per tree at a time: concurrent callers wait for it.
+mkdir -p "$VSOCK_RUST_CACHE"
+exec 9>"$VSOCK_RUST_CACHE/.build-$kver-$variant-$hash.lock"
+flock 9
+
 if [ ! -f "$out/.vsock-rust-built" ]; then
 	mkdir -p "$out"
 	cat "${frag_files[@]}" >"$out/fragment.config"
