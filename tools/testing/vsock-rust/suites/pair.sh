@@ -37,7 +37,7 @@ shift
 
 vt=$KDIR/vsock-tools/vsock_test
 vt_static=$KDIR/vsock-tools-static/vsock_test
-[ -x "$vt_static" ] || { echo "no static vsock_test in $KDIR (scripts/build-kernel.sh builds it)" >&2; false; }
+[ -x "$vt_static" ] || { echo "no $vt_static (make modules builds it: scripts/build-static-tools.sh)" >&2; false; }
 total=$("$vt" --list | grep -cE '^[0-9]+\s')
 # Control ports: A's server in L1, B's server in L2 (forwarded), L's in L2.
 port_a=15100 port_b=15200 port_l=15300
