@@ -23,7 +23,9 @@
 # report in a guest fails it.  Output: lines "vhost-user guest=G NAME: N
 # passed, M failed" (check.sh's format) and one line of timings per part.
 # Logs are kept in $VSOCK_RUST_CACHE/runs/.  Exits non-zero on any failure.
-# VHOST_USER_PARTS="single siblings" (the default) selects the parts.
+# VHOST_USER_PARTS="single siblings" (the default) selects the parts;
+# SIB_TEST_ARGS="--pick=N ..." runs those vsock_test tests between the
+# siblings instead of all but the skipped ones.
 #
 # Limits of vhost-device-vsock 0.3.0 this works around: no SOCK_SEQPACKET;
 # a half-close is not forwarded (the transfers end on a byte count and a
@@ -224,7 +226,8 @@ run_siblings() {
 		role=$([ $cid = 3 ] && echo sib-server || echo sib-client)
 		spawn "${out[$cid]}/vm.log" env VM_OUT="${out[$cid]}" VM_NUMA=1 VM_MEMORY=1G \
 			VM_CPUS=1 VM_QEMU_OPTS="$(vm_opts "$s/vhu$cid.sock") -netdev dgram,id=n0,local.type=unix,local.path=$s/net$cid,remote.type=unix,remote.path=$s/net$peer -device virtio-net-pci,netdev=n0,mac=52:54:00:00:03:0$cid" \
-			VM_APPEND="$(append "$g")" "$here/vm.sh" "$kdir" vhostuser "$g" $role $peer
+			VM_APPEND="$(append "$g")" VM_ENV=SIB_TEST_ARGS SIB_TEST_ARGS="${SIB_TEST_ARGS:-}" \
+			"$here/vm.sh" "$kdir" vhostuser "$g" $role $peer
 		[ $cid = 3 ] && vm_a=$! || vm_b=$!
 	done
 	wait $vm_b || rc_b=$?
