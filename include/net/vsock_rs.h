@@ -92,6 +92,9 @@ struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);
 void vsock_rs_h_skbq_init(struct sk_buff_head *q);
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *vsock_rs_h_skbq_dequeue(struct sk_buff_head *q);
+void vsock_rs_h_skbq_head(struct sk_buff_head *q, struct sk_buff *skb);
+bool vsock_rs_h_skbq_empty_lockless(const struct sk_buff_head *q);
+void vsock_rs_h_reset_connected(struct vsock_transport *t);
 void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q);
 void vsock_rs_h_skbq_purge(struct sk_buff_head *q);
 void vsock_rs_h_skbq_splice_head_init(struct sk_buff_head *from,
@@ -138,5 +141,6 @@ int vsock_rs_h_msg_flags(const struct msghdr *msg);
 void vsock_rs_h_msg_set_flags(struct msghdr *msg, int flags);
 
 #include <net/vsock_rs_transport.h>
+#include <net/vsock_rs_virtio.h>
 
 #endif /* _NET_VSOCK_RS_H */

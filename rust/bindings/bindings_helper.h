@@ -111,3 +111,24 @@ const u32 RUST_CONST_HELPER_VRS_MAX_COLLAPSE_LEN =
 	SKB_MAX_ORDER(VIRTIO_VSOCK_SKB_HEADROOM, PAGE_ALLOC_COSTLY_ORDER);
 const u16 RUST_CONST_HELPER_VRS_AF_VSOCK_TRANSPORT_VIRTIO = AF_VSOCK_TRANSPORT_VIRTIO;
 const size_t RUST_CONST_HELPER_SIZEOF_AF_VSOCKMON_HDR = sizeof(struct af_vsockmon_hdr);
+
+/* The guest driver (rust/virtio). */
+#include <linux/mod_devicetable.h>
+#include <linux/scatterlist.h>
+#include <uapi/linux/virtio_ids.h>
+VSOCK_RS_CONST(u32, VIRTIO_ID_VSOCK);
+VSOCK_RS_CONST(u32, VIRTIO_DEV_ANY_ID);
+VSOCK_RS_CONST(u32, VIRTIO_VSOCK_F_SEQPACKET);
+VSOCK_RS_CONST(u32, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+VSOCK_RS_CONST(u32, VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE);
+const u32 RUST_CONST_HELPER_VRS_SKB_SHINFO_OVERHEAD =
+	SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+VSOCK_RS_SIZEOF(struct virtio_vsock_event, VIRTIO_VSOCK_EVENT);
+VSOCK_RS_SIZEOF(struct virtio_vsock_config, VIRTIO_VSOCK_CONFIG);
+VSOCK_RS_SIZEOF(struct virtio_driver, VIRTIO_DRIVER);
+VSOCK_RS_SIZEOF(struct virtio_device_id, VIRTIO_DEVICE_ID);
+VSOCK_RS_SIZEOF(struct virtqueue_info, VIRTQUEUE_INFO);
+VSOCK_RS_SIZEOF(struct scatterlist, SCATTERLIST);
+VSOCK_RS_OFFSETOF(struct virtio_driver, probe, VIRTIO_DRIVER_PROBE);
+VSOCK_RS_OFFSETOF(struct virtio_driver, restore, VIRTIO_DRIVER_RESTORE);
+VSOCK_RS_OFFSETOF(struct virtqueue_info, callback, VIRTQUEUE_INFO_CALLBACK);

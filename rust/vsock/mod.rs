@@ -20,6 +20,7 @@ pub mod skb;
 pub mod sock;
 pub mod tap;
 pub mod transport;
+pub mod work;
 
 /// The no_std protocol core (`rust/vsock_proto`), compiled into this crate.
 #[path = "../vsock_proto/src"]

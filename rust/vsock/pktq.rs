@@ -6,7 +6,7 @@
 
 use super::bindings as b;
 use super::skb::{SkbBox, SkbList, SkbQueue};
-use core::ptr::NonNull;
+use super::work::OwnedWq;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -18,25 +18,6 @@ pub trait PktHandler: Send + Sync + Sized + 'static {
     /// Processes a batch of packets, in queue order; `pkts` is empty on
     /// return.
     fn process(worker: &PktWorker<Self>, pkts: &mut SkbList);
-}
-
-/// An owned workqueue (`alloc_workqueue` ... `destroy_workqueue`).
-///
-/// # Invariants
-///
-/// `self.0` is a live workqueue owned by this value.
-struct OwnedWq(NonNull<b::workqueue_struct>);
-
-// SAFETY: workqueues are used from any thread.
-unsafe impl Send for OwnedWq {}
-// SAFETY: as above.
-unsafe impl Sync for OwnedWq {}
-
-impl Drop for OwnedWq {
-    fn drop(&mut self) {
-        // SAFETY: we own the workqueue; destroying it drains pending work.
-        unsafe { b::destroy_workqueue(self.0.as_ptr()) };
-    }
 }
 
 /// A packet queue with its worker.
@@ -90,9 +71,7 @@ impl<H: PktHandler> PktWorker<H> {
     /// A worker on a new workqueue called `name`; when `held`, it does
     /// not process packets before [`Self::start`].
     pub fn new(name: &'static CStr, handler: H, held: bool) -> Result<impl PinInit<Self, Error>> {
-        // SAFETY: `name` is a NUL-terminated static string.
-        let wq = unsafe { b::vsock_rs_t_alloc_wq(name.as_char_ptr()) };
-        let wq = OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?);
+        let wq = OwnedWq::new(name)?;
         let batch = SkbList::new()?;
         Ok(try_pin_init!(PktWorker {
             batch <- new_mutex!(batch, "vsock_rs_pktq_batch"),
@@ -133,7 +112,7 @@ impl<H: PktHandler> PktWorker<H> {
         match cpu.and_then(|c| i32::try_from(c).ok()) {
             // SAFETY: live workqueue and initialised work item (invariants).
             Some(c) => unsafe {
-                b::vsock_rs_t_queue_work_on(c, self.wq.0.as_ptr(), self.work.get());
+                b::vsock_rs_t_queue_work_on(c, self.wq.as_ptr(), self.work.get());
             },
             None => self.kick(),
         }
@@ -148,6 +127,6 @@ impl<H: PktHandler> PktWorker<H> {
     /// Schedules the worker.
     fn kick(&self) {
         // SAFETY: live workqueue and initialised work item (invariants).
-        unsafe { b::vsock_rs_t_queue_work(self.wq.0.as_ptr(), self.work.get()) };
+        unsafe { b::vsock_rs_t_queue_work(self.wq.as_ptr(), self.work.get()) };
     }
 }

@@ -287,6 +287,16 @@ impl Skb {
         to_result(unsafe { b::skb_copy_datagram_iter(self.as_ptr(), off, msg.iter_ptr(), len) })
     }
 
+    /// Makes the `len` bytes a device wrote after the header of an empty
+    /// linear receive buffer its payload (`virtio_vsock_skb_put`).  Fails
+    /// with `ENOSPC` unless they fit the buffer.
+    pub fn put_rx_payload(&mut self, len: u32) -> Result {
+        if self.is_nonlinear() {
+            return Err(ENOSPC);
+        }
+        self.reserve_payload(len)
+    }
+
     /// Gives an empty packet `len` bytes of payload to be filled
     /// (`virtio_vsock_skb_put`).  Fails with `ENOSPC` unless the packet
     /// was allocated for exactly that payload (paged) or at least that
@@ -463,6 +473,23 @@ impl SkbBox {
     /// returned value.
     pub unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkbBox> {
         NonNull::new(ptr.cast::<Skb>()).map(SkbBox)
+    }
+
+    /// Takes ownership of a raw skb.
+    ///
+    /// # Safety
+    ///
+    /// As [`SkbBox::from_raw`].
+    pub unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkbBox {
+        SkbBox(ptr.cast())
+    }
+
+    /// Gives up ownership; the caller must free the skb (or take it back
+    /// with [`SkbBox::from_nonnull`]).
+    pub fn into_nonnull(self) -> NonNull<b::sk_buff> {
+        let p = self.0.cast();
+        core::mem::forget(self);
+        p
     }
 
     /// Gives up ownership; the caller must free the skb.
@@ -842,6 +869,26 @@ impl SkbQueue {
         let p = skb.into_raw();
         // SAFETY: under the lock; the queue takes ownership.
         self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_tail(h, p) });
+    }
+
+    /// Prepends a packet (one that could not be sent yet).
+    pub fn push_front(&self, skb: SkbBox) {
+        let p = skb.into_raw();
+        // SAFETY: under the lock; the queue takes ownership.
+        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_head(h, p) });
+    }
+
+    /// Removes the first packet.
+    pub fn pop_front(&self) -> Option<SkbBox> {
+        // SAFETY: under the lock; the queue gives up ownership of the skb.
+        self.with_lock(|h| unsafe { SkbBox::from_raw(b::vsock_rs_h_skbq_dequeue(h)) })
+    }
+
+    /// Whether the queue is empty, without its lock (a hint, as
+    /// `skb_queue_empty_lockless`).
+    pub fn is_empty_lockless(&self) -> bool {
+        // SAFETY: initialised head (invariant); a racy read by design.
+        unsafe { b::vsock_rs_h_skbq_empty_lockless(self.head.get()) }
     }
 
     /// Moves every queued packet to the back of `dst`.

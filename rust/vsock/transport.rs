@@ -1075,6 +1075,13 @@ impl<T: TransportOps> TransportDesc<T> {
         (&raw const self.vt).cast_mut()
     }
 
+    /// Resets every connected socket of this transport (`ECONNRESET`), as
+    /// upstream does when a device goes away or is reset.
+    pub fn reset_connected_sockets(&self) {
+        // SAFETY: our descriptor is registered while a device exists.
+        unsafe { b::vsock_rs_h_reset_connected((&raw const self.vt.transport).cast_mut()) };
+    }
+
     /// Hands a received packet to the common module.
     pub fn recv_pkt(&self, skb: SkbBox, net: Option<&Net>) {
         // SAFETY: our descriptor is registered; the skb's ownership passes;
@@ -1173,7 +1180,15 @@ impl<T: TransportOps> Published<T> {
     /// Allocates the device and publishes it.  Fails with `EBUSY` if
     /// transport `T` has a device already.
     pub fn new(dev: impl PinInit<T::Dev, Error>) -> Result<Self> {
-        let dev = KBox::pin_init(dev, GFP_KERNEL)?;
+        Self::new_boxed(KBox::pin_init(dev, GFP_KERNEL)?)
+    }
+
+    /// Publishes `dev` (see [`Published::new`]).
+    pub fn new_value(dev: T::Dev) -> Result<Self> {
+        Self::new_boxed(KBox::pin(dev, GFP_KERNEL)?)
+    }
+
+    fn new_boxed(dev: Pin<KBox<T::Dev>>) -> Result<Self> {
         let p = (&raw const *dev).cast_mut();
         T::desc()
             .dev

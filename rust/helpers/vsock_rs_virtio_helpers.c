@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C shims of the guest driver (see include/net/vsock_rs_virtio.h).  Not
+ * built on its own: net/vmw_vsock/vsock_rs_virtio_shims.c includes it.
+ */
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_vsock.h>
+#include <net/vsock_rs_virtio.h>
+
+int vsock_rs_v_register_driver(struct virtio_driver *drv)
+{
+	return register_virtio_driver(drv);
+}
+
+int vsock_rs_v_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+			struct virtqueue *vqs[],
+			struct virtqueue_info vqs_info[])
+{
+	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, NULL);
+}
+
+void vsock_rs_v_del_vqs(struct virtio_device *vdev)
+{
+	vdev->config->del_vqs(vdev);
+}
+
+void vsock_rs_v_device_ready(struct virtio_device *vdev)
+{
+	virtio_device_ready(vdev);
+}
+
+bool vsock_rs_v_has_feature(const struct virtio_device *vdev,
+			    unsigned int fbit)
+{
+	return virtio_has_feature(vdev, fbit);
+}
+
+void vsock_rs_v_cread_bytes(struct virtio_device *vdev, unsigned int offset,
+			    void *buf, size_t len)
+{
+	virtio_cread_bytes(vdev, offset, buf, len);
+}
+
+void *vsock_rs_v_vdev_priv(const struct virtio_device *vdev)
+{
+	return READ_ONCE(vdev->priv);
+}
+
+void vsock_rs_v_set_vdev_priv(struct virtio_device *vdev, void *priv)
+{
+	WRITE_ONCE(vdev->priv, priv);
+}
+
+struct virtio_device *vsock_rs_v_vq_vdev(const struct virtqueue *vq)
+{
+	return vq->vdev;
+}
+
+unsigned int vsock_rs_v_vq_index(const struct virtqueue *vq)
+{
+	return vq->index;
+}
+
+unsigned int vsock_rs_v_vq_num_free(const struct virtqueue *vq)
+{
+	return vq->num_free;
+}
+
+unsigned int vsock_rs_v_vq_num_max(const struct virtqueue *vq)
+{
+	return vq->num_max;
+}
+
+int vsock_rs_v_skb_out_sgs(struct sk_buff *skb, struct scatterlist *sgs,
+			   unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (!max)
+		return -EMSGSIZE;
+	sg_init_table(sgs, max);
+	sg_set_buf(&sgs[n++], virtio_vsock_hdr(skb),
+		   sizeof(*virtio_vsock_hdr(skb)));
+
+	if (!skb_is_nonlinear(skb)) {
+		if (skb->len > 0) {
+			if (n >= max)
+				return -EMSGSIZE;
+			sg_set_buf(&sgs[n++], skb->data, skb->len);
+		}
+	} else {
+		struct skb_shared_info *si = skb_shinfo(skb);
+		int i;
+
+		/* A nonlinear (zerocopy) skb holds only the header in its
+		 * buffer; the payload is in its frags.
+		 */
+		WARN_ON_ONCE(skb_headroom(skb) != sizeof(*virtio_vsock_hdr(skb)));
+		for (i = 0; i < si->nr_frags; i++) {
+			skb_frag_t *frag = &si->frags[i];
+
+			if (n >= max)
+				return -EMSGSIZE;
+			sg_set_page(&sgs[n++], skb_frag_page(frag),
+				    skb_frag_size(frag), skb_frag_off(frag));
+		}
+	}
+	sg_mark_end(&sgs[n - 1]);
+	return n;
+}
+
+void vsock_rs_v_skb_in_sg(struct sk_buff *skb, struct scatterlist *sg,
+			  unsigned int len)
+{
+	sg_init_one(sg, virtio_vsock_hdr(skb), len);
+}
+
+unsigned int vsock_rs_v_skb_capacity(struct sk_buff *skb)
+{
+	return virtio_vsock_skb_len(skb);
+}
+
+void vsock_rs_v_sg_one(struct scatterlist *sg, void *buf, unsigned int len)
+{
+	sg_init_one(sg, buf, len);
+}
