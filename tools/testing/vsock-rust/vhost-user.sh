@@ -25,7 +25,8 @@
 # Logs are kept in $VSOCK_RUST_CACHE/runs/.  Exits non-zero on any failure.
 # VHOST_USER_PARTS="single siblings" (the default) selects the parts;
 # SIB_TEST_ARGS="--pick=N ..." runs those vsock_test tests between the
-# siblings instead of all but the skipped ones.
+# siblings instead of all but the skipped ones; VHOST_USER_GUEST_WRITE=SIZE
+# sets the guest's write size for its 256 MiB (default 16K, see below).
 #
 # Limits of vhost-device-vsock 0.3.0 this works around: no SOCK_SEQPACKET;
 # a half-close is not forwarded (the transfers end on a byte count and a
@@ -160,6 +161,7 @@ run_single() {
 	t0=$(now)
 	spawn "$out/vm.log" env VM_OUT="$out" VM_NUMA=1 VM_MEMORY=1G \
 		VM_QEMU_OPTS="$(vm_opts "$s/vhu.sock")" VM_APPEND="$(append "$g")" \
+		VM_ENV=GUEST_WRITE GUEST_WRITE="${VHOST_USER_GUEST_WRITE:-16K}" \
 		"$here/vm.sh" "$kdir" vhostuser "$g" single
 	vm=$!
 	if wait_for "$out/ready-echo" $vm 600; then

@@ -85,7 +85,8 @@ single)
 	check echo-g2h "$echo_bin" client 2 5000 "hello-from-guest-$impl"
 	# 16 KiB writes: larger ones go out as nonlinear skbs (one descriptor
 	# per fragment), whose payload vhost-device-vsock 0.3.0 drops.
-	check xfer-g2h "$xfer" -w 16K send vsock:2:5001 256M
+	# GUEST_WRITE (vhost-user.sh's VHOST_USER_GUEST_WRITE) overrides it.
+	check xfer-g2h "$xfer" -w "${GUEST_WRITE:-16K}" send vsock:2:5001 256M
 	check xfer-h2g "$xfer" -r "$OUT/ready-recv" recv vsock-listen:5003 256M
 	# The host echoes before it sends the 256 MiB: it is done with 5002.
 	kill $echo_srv 2>/dev/null || true
