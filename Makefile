@@ -10,6 +10,10 @@
 #   make demo                  the main job: boot a VM, load, show an echo
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
+#   make pair [HOST=c|rust] [GUEST="c rust"]
+#                              vhost backend HOST in a VM, virtio transport
+#                              GUEST in a nested VM: vsock_test both ways and
+#                              vmtest.sh's shared-VM cases, per GUEST
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -33,7 +37,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -45,7 +49,8 @@ kernel:
 
 modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
-	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
+	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules; \
+	scripts/build-static-tools.sh "$$k" >/dev/null
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
@@ -63,10 +68,22 @@ IMPL ?= c
 vmtest: modules
 	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(SUITE) $(IMPL)
 
+# Host against guest implementations over a real virtio-vsock device (suite
+# pair): one VM with the vhost backend HOST, one nested guest boot per GUEST.
+# HOST is taken from the command line only: some shells export HOST as the
+# machine's name.
+GUEST ?= c rust
+PAIR_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),c)
+# Each nested guest is bounded by PAIR_L2_TIMEOUT (default 1500 s) inside.
+pair: modules
+	@PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) VM_ENV="PAIR_L2_TIMEOUT" \
+		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1500) * $(words $(GUEST)) + 300 )) \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		pair $(PAIR_HOST) $(GUEST)
+
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
 # on this machine (tools/testing/vsock-rust/vhost-user.sh).
-GUEST ?= c rust
 vhostuser: deps modules
 	@tools/testing/vsock-rust/vhost-user.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(GUEST)
 
