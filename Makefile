@@ -14,6 +14,9 @@
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
 #                              vmtest.sh's shared-VM cases, per GUEST
+#   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
+#                              vhost-device-vsock: echo and 256 MiB both ways,
+#                              vsock_test between two sibling guests
 #   make CLIPPY=1              build with clippy
 #   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
@@ -34,7 +37,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest pair bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -52,6 +55,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -76,6 +80,12 @@ pair: modules
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1500) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		pair $(PAIR_HOST) $(GUEST)
+
+# The guest drivers (GUEST: c, rust) against a second device implementation,
+# rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
+# on this machine (tools/testing/vsock-rust/vhost-user.sh).
+vhostuser: deps modules
+	@tools/testing/vsock-rust/vhost-user.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(GUEST)
 
 # Benchmark C against Rust over loopback (not part of check, which runs a
 # smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
@@ -155,3 +165,4 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/bench clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean

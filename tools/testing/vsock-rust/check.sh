@@ -70,6 +70,21 @@ run_vm_suites() {
 	done
 }
 
+# run_vhost_user KDIR GUEST...: the guest drivers against rust-vmm's
+# vhost-device-vsock (vhost-user.sh); its "vhost-user guest=G ...: N passed,
+# M failed" lines are counted, its timing lines shown.
+run_vhost_user() {
+	local kd=$1 log=$logs/vhost-user.log
+	shift
+	if "$here/vhost-user.sh" "$kd" "$@" >"$log" 2>&1; then
+		count_vm "$log" || add "vhost-user" 1 0
+	else
+		cat "$log"
+		count_vm "$log" || add "vhost-user" 0 1
+	fi
+	grep -E '^vhost-user guest=[a-z]+ times: ' "$log"
+}
+
 logs=$VSOCK_RUST_CACHE/check-logs
 mkdir -p "$logs"
 
@@ -101,6 +116,8 @@ else
 	# The C host with both guests, in one VM (each nested guest is bounded
 	# by PAIR_L2_TIMEOUT, 1500 s, inside; normally 3-4 minutes each).
 	VM_TIMEOUT=3300 run_vm_suites "$kdir" "" "pair c c rust"
+	# The guest drivers against a second device: rust-vmm's vhost-device-vsock.
+	run_vhost_user "$kdir" c rust
 	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
 	# one round) and its report.
 	run_vm_suites "$kdir" "" "bench 1 4M 100"
