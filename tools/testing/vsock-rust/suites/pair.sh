@@ -44,9 +44,12 @@ vt_static=$KDIR/vsock-tools-static/vsock_test
 total=$("$vt" --list | grep -cE '^[0-9]+\s')
 # Control ports: A's server in L1, B's server in L2 (forwarded), L's in L2.
 port_a=15100 port_b=15200 port_l=15300
-# Upper bounds: one L2 boot and its three runs normally take 4-7 minutes.
-l2_limit=${PAIR_L2_TIMEOUT:-1500}
-run_limit=400
+# Upper bounds, in seconds of this VM's clock (instruction-counted under
+# PAIR_CLOCK=icount): one L2 boot and its three runs take 1.5-2.5 minutes
+# of it (icount) or 2.5-6 minutes (wall clock, depending on the load), one
+# vsock_test run 15-90 s.
+l2_limit=${PAIR_L2_TIMEOUT:-1200}
+run_limit=300
 
 case "$host_impl" in
 c) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
