@@ -29,8 +29,8 @@
 set -u
 port_a=$1 port_b=$2 port_l=$3 loopback=$4
 vt=/bin/vsock_test
-# Upper bound of one vsock_test run; it takes 70-120 s here.
-limit=400
+# Upper bound of one vsock_test run (15-90 s).
+limit=300
 
 ip link set lo up
 ip link set eth0 up

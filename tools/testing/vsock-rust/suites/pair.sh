@@ -31,26 +31,32 @@
 #
 # and a line per run for diagnosis (not counted by check.sh).  Logs: OUT/
 # pair-G-*.log, L2's console in OUT/l2-G-console.log.
+#
+# Fatal errors exit: guest-run.sh sources suites in a subshell on the left of
+# "||", where bash ignores set -e.
 host_impl=${1:?usage: pair.sh HOST GUEST...}
 shift
 [ $# -gt 0 ] || set -- c rust
 
 vt=$KDIR/vsock-tools/vsock_test
 vt_static=$KDIR/vsock-tools-static/vsock_test
-[ -x "$vt_static" ] || { echo "no $vt_static (make modules builds it: scripts/build-static-tools.sh)" >&2; false; }
+[ -x "$vt_static" ] || { echo "no $vt_static (make modules builds it: scripts/build-static-tools.sh)" >&2; exit 1; }
 total=$("$vt" --list | grep -cE '^[0-9]+\s')
 # Control ports: A's server in L1, B's server in L2 (forwarded), L's in L2.
 port_a=15100 port_b=15200 port_l=15300
-# Upper bounds: one L2 boot and its three runs normally take 4-7 minutes.
-l2_limit=${PAIR_L2_TIMEOUT:-1500}
-run_limit=400
+# Upper bounds, in seconds of this VM's clock (instruction-counted under
+# PAIR_CLOCK=icount): one L2 boot and its three runs take 1.5-2.5 minutes
+# of it (icount) or 2.5-6 minutes (wall clock, depending on the load), one
+# vsock_test run 15-90 s.
+l2_limit=${PAIR_L2_TIMEOUT:-1200}
+run_limit=300
 
 case "$host_impl" in
 c) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
 	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock) ;;
 rust) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
 	net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs) ;;
-*) echo "pair: unknown host implementation '$host_impl' (c or rust)" >&2; false ;;
+*) echo "pair: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1 ;;
 esac
 
 # guest_mods G: the modules L2 loads at boot, in order, then its loopback
@@ -180,7 +186,11 @@ pair_guest() {
 	for m in "${mods[@]:0:2}"; do ko+=("$(mod_path "$m")"); done
 	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/l2-$g.cpio.gz" \
 		"sh /bin/l2-pair.sh $port_a $port_b $port_l ${loopback##*/}" "${ko[@]}" -- \
-		"$vt_static" "$ROOT/tools/testing/vsock-rust/l2-pair.sh" "$loopback"
+		"$vt_static" "$ROOT/tools/testing/vsock-rust/l2-pair.sh" "$loopback" || {
+		note "pair $label: no initramfs"
+		record_fail "$g"
+		return 1
+	}
 	console=$OUT/l2-$g-console.log
 	local log_a=$OUT/pair-$g-a-l1.log log_b=$OUT/pair-$g-b-l1.log
 
@@ -299,15 +309,15 @@ status=0
 if m=$(missing "${host_mods[@]}"); then
 	note "host=$host_impl: module not built ($m)"
 	for g in "$@"; do record_fail "$g"; done
-	false
+	exit 1
 fi
-load_mods "${host_mods[@]}"
-[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; false; }
+load_mods "${host_mods[@]}" || exit 1
+[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; exit 1; }
 echo "=== pair: host $host_impl ($(transports | xargs)), guests: $*"
 suite_start=$(date +%s)
 for g in "$@"; do
 	pair_guest "$g" || status=1
 done
 note "pair host=$host_impl: $# guest(s) in $(($(date +%s) - suite_start)) s"
-unload_mods "${host_mods[@]}"
+unload_mods "${host_mods[@]}" || status=1
 [ $status = 0 ]
