@@ -11,7 +11,7 @@
 //! test of the device life cycle that the guest and host transports rely
 //! on (removal, freeze and restore, one device per VM).
 
-// The transport is safe Rust: `unsafe` lives in the abstractions only.
+// The transport is safe Rust: only the abstractions (rust/) allow unsafe_code.
 #![deny(unsafe_code)]
 
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -17,7 +17,7 @@
 //!   the guest CID;
 //! - removal, freeze and restore reset the sockets and the device.
 
-// The driver is safe Rust: `unsafe` lives in the abstractions only.
+// The driver is safe Rust: only the abstractions (rust/) allow unsafe_code.
 #![deny(unsafe_code)]
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
