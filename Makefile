@@ -42,7 +42,8 @@ kernel:
 
 modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
-	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
+	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules; \
+	scripts/build-static-tools.sh "$$k" >/dev/null
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
