@@ -13,7 +13,9 @@ pings=${3:-10000}
 perf=$TOOLS/vsock_perf
 ncpu=$(nproc)
 on_tx() { if [ "$ncpu" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
-on_rx() { if [ "$ncpu" -ge 2 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+# on_rx only runs in the background (&): it replaces the subshell, so that
+# $! is the program itself and killing it (the ping-pong server) works.
+on_rx() { if [ "$ncpu" -ge 2 ]; then exec taskset -c 1 "$@"; else exec "$@"; fi; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
 csv=$OUT/bench.csv
 echo "round,impl,case,metric,value" >"$csv"
