@@ -18,7 +18,7 @@
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
 #   make CLIPPY=1              build with clippy
-#   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
+#   make bench [ROUNDS=5]       C against Rust, loopback and guest drivers: table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
 #   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
@@ -97,11 +97,26 @@ pair: modules
 vhostuser: deps modules
 	@tools/testing/vsock-rust/vhost-user.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(GUEST)
 
-# Benchmark C against Rust over loopback (not part of check, which runs a
-# smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
+# Benchmark C against Rust (not part of check, which runs a smoke run):
+# ROUNDS alternating rounds; over loopback BENCH_BYTES per throughput run
+# and BENCH_PINGS per latency run; the guest drivers in a nested L2 over
+# L1's C vhost_vsock (bench/guest.sh), BENCH_GUEST_BYTES and
+# BENCH_GUEST_PINGS, configurations BENCH_GUEST_CONFIGS (c rust rust64k,
+# alt with ALT_KO_DIR), one L2 boot per configuration and round
+# (BENCH_GUEST_BOOT=one: one per round), BENCH_GUEST_REPS runs of each
+# throughput case per boot.  BENCH_PARTS="loopback guest" or
+# either.  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
+# interrupts, switches, CPU split per case; slower, for diagnosis only).
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
 BENCH_PINGS ?= 10000
+BENCH_GUEST_BYTES ?= 64M
+BENCH_GUEST_PINGS ?= 1000
+BENCH_GUEST_CONFIGS ?= c rust rust64k
+BENCH_GUEST_BOOT ?= each
+BENCH_PARTS ?= loopback guest
+BENCH_GUEST_DIAG ?=
+BENCH_GUEST_REPS ?= 3
 # BENCH_IMPLS="c rust alt" ALT_KO_DIR=DIR: also run the Rust modules in DIR
 # (another build, for A/B comparisons of changes).
 BENCH_IMPLS ?= c rust
@@ -115,11 +130,18 @@ bench: deps modules
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@set -e; log=$$(BENCH_IMPLS="$(BENCH_IMPLS)" ALT_KO_DIR="$(ALT_KO_DIR)" \
 		BENCH_CLOCK=$(BENCH_CLOCK) VM_ICOUNT=$(if $(filter icount,$(BENCH_CLOCK)),0,) \
-		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK" VM_TIMEOUT=7200 tools/testing/vsock-rust/vm.sh \
+		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
+		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
+		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
+		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS" \
+		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
-		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) | tee /dev/stderr | \
+		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \
 		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
-	/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log"
+	rc=0; /usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log" || rc=$$?; \
+	if [ -n "$(BENCH_GUEST_DIAG)" ]; then \
+		/usr/bin/python3 tools/testing/vsock-rust/bench/guest_diag.py "$$log" || rc=1; fi; \
+	exit $$rc
 
 # Flat perf profiles of the loopback path, C and Rust (PROFILE_ARGS: buffer
 # size, bytes, ping size, pings, implementations; see suites/profile.sh).
