@@ -14,6 +14,8 @@
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
 #                              vmtest.sh's shared-VM cases, per GUEST
+#   make vhostile [HOST="c rust"] a hostile guest (its own VMM) against the
+#                              vhost backends; kernel log, kmemleak (debug)
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -37,7 +39,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest pair vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -56,6 +58,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/vhostile
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -90,6 +93,16 @@ pair: modules
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		pair $(PAIR_HOST) $(GUEST)
+
+# A hostile guest (progs/vhostile, its own VMM in the VM) against each vhost
+# backend in HOST (c: vhost_vsock, rust: vhost_vsock_rs, skipped when not
+# built), one VM, instruction-counted clock; kernel log and (VARIANT=debug)
+# kmemleak checked per backend.
+VHOSTILE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),c rust)
+vhostile: modules
+	@VM_ICOUNT=0 VM_TIMEOUT=$${VM_TIMEOUT:-1800} \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		vhostile $(VHOSTILE_HOST)
 
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
@@ -198,3 +211,4 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/vhostile clean
