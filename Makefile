@@ -16,6 +16,8 @@
 #                              vmtest.sh's shared-VM cases, per GUEST
 #   make vhostile [HOST="c rust"] a hostile guest (its own VMM) against the
 #                              vhost backends; kernel log, kmemleak (debug)
+#   make sigkill [HOST=c|rust] [GUEST="c rust"]  SIGKILL of the nested
+#                              guest's QEMU mid-traffic: resets, CID reuse, leaks
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -103,6 +105,15 @@ vhostile: modules
 	@VM_ICOUNT=0 VM_TIMEOUT=$${VM_TIMEOUT:-1800} \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		vhostile $(VHOSTILE_HOST)
+
+# SIGKILL of L2's QEMU in the middle of traffic both ways (suite sigkill):
+# vhost backend HOST in a VM, one nested guest boot per GUEST; L1's sockets
+# must see the reset, the CID be reusable at once, kmemleak (debug) clean.
+sigkill: modules
+	@VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		sigkill $(PAIR_HOST) $(GUEST)
 
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
