@@ -1519,6 +1519,94 @@ static int case_features(struct dev *d)
 	return 0;
 }
 
+/* publish: make head available on TX without add_chain's bookkeeping. */
+static void publish(struct dev *d, uint16_t head)
+{
+	struct vq *v = &d->vq[TXQ];
+
+	v->avail->ring[v->avail_idx % QSZ] = head;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	v->avail_idx++;
+	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
+	kick(d, TXQ);
+}
+
+/* C: a malformed ring (a descriptor address outside the memory table, a
+ * descriptor chain that loops, a head index >= the ring size, an avail
+ * index moved by more than the ring size) makes vhost_get_vq_desc() fail
+ * without consuming the entry: that device's TX queue stops for good (a
+ * later valid REQUEST gets no answer); the host, other devices, and the
+ * close of the broken one are fine. */
+static int case_bad_ring(struct dev *d)
+{
+	static const char *what[] = { "descriptor address outside memory",
+				      "descriptor loop", "head index >= ring size",
+				      "avail index moved by more than the ring size" };
+
+	(void)d;
+	for (int kind = 0; kind < 4; kind++) {
+		struct dev e;
+		struct vq *v;
+		uint32_t p = next_port++;
+		struct virtio_vsock_hdr h;
+		int r, i;
+
+		r = dev_open(&e, next_cid++);
+		if (r) {
+			fail_detail("device set-up: %s", strerror(-r));
+			dev_close(&e);
+			return -1;
+		}
+		for (i = 0; i < RX_POSTED; i++)
+			rx_post(&e, RX_BUF, 1);
+		kick(&e, RXQ);
+		v = &e.vq[TXQ];
+		h = mkhdr(&e, VIRTIO_VSOCK_OP_REQUEST, next_port++, unbound_port, 0);
+		i = v->free[--v->nfree];
+		memcpy(slot(&e, TXQ, i), &h, HDR);
+		v->desc[i].addr = gpa(&e, slot(&e, TXQ, i));
+		v->desc[i].len = HDR;
+		v->desc[i].flags = 0;
+		v->desc[i].next = 0;
+		switch (kind) {
+		case 0:
+			v->desc[i].addr = MEM_SIZE + 4096;
+			publish(&e, i);
+			break;
+		case 1:
+			v->desc[i].flags = VRING_DESC_F_NEXT;
+			v->desc[i].next = i;
+			publish(&e, i);
+			break;
+		case 2:
+			publish(&e, QSZ + 5);
+			break;
+		case 3:
+			v->avail_idx += QSZ + 1;
+			__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
+			kick(&e, TXQ);
+			break;
+		}
+		/* A valid REQUEST behind it: no answer (C). */
+		tx_op(&e, VIRTIO_VSOCK_OP_REQUEST, p, unbound_port);
+		{
+			double t0 = now();
+
+			while (now() - t0 < 2.0 && !find(&e, 0, p, unbound_port)) {
+				pump(&e);
+				nap();
+			}
+		}
+		if (find(&e, 0, p, unbound_port)) {
+			fail_detail("%s: the TX queue went on (C: stops)", what[kind]);
+			dev_close(&e);
+			return -1;
+		}
+		dev_close(&e);
+	}
+	return 0; /* sane() on the case's own device follows */
+}
+
 int main(int argc, char **argv)
 {
 	backend = argc > 1 ? argv[1] : "?";
@@ -1553,6 +1641,7 @@ int main(int argc, char **argv)
 	run_case("pkt_64k_plus_1", case_64k_plus_1);
 	run_case("rx_small_buffers", case_rx_small);
 	run_case("close_in_flight", case_close_in_flight);
+	run_case("bad_ring", case_bad_ring);
 	run_case("final_rig", case_rig);
 	close(listener);
 	printf("vhostile %s: %d passed, %d failed\n", backend, passed, failed);
