@@ -109,8 +109,20 @@ vhostile: modules
 # SIGKILL of L2's QEMU in the middle of traffic both ways (suite sigkill):
 # vhost backend HOST in a VM, one nested guest boot per GUEST; L1's sockets
 # must see the reset, the CID be reusable at once, kmemleak (debug) clean.
-sigkill: modules
-	@VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+# VARIANT=debug: L1 runs the debug kernel, L2 the default one (a KASAN L2
+# under nested TCG takes over 10 minutes to boot), with the Rust guest
+# modules built for it first and kept in SIGKILL_L2_KO.
+SIGKILL_L2_KO = $(VSOCK_RUST_CACHE)/sigkill-l2-ko
+sigkill:
+	@set -e; if [ "$(VARIANT)" = debug ]; then \
+		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
+		mkdir -p $(SIGKILL_L2_KO); \
+		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko $(SIGKILL_L2_KO)/; \
+		export SIGKILL_L2_KDIR=$$(scripts/build-kernel.sh default | tail -n 1) SIGKILL_L2_KO=$(SIGKILL_L2_KO); \
+	fi; \
+	$(MAKE) --no-print-directory modules; \
+	SIGKILL_L2_KDIR=$${SIGKILL_L2_KDIR:-} SIGKILL_L2_KO=$${SIGKILL_L2_KO:-} \
+	VM_ENV="SIGKILL_L2_KDIR SIGKILL_L2_KO" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
 		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		sigkill $(PAIR_HOST) $(GUEST)

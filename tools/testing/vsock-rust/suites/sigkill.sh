@@ -21,6 +21,12 @@
 #   sigkill host=H guest=G: N passed, N failed
 #
 #   sigkill.sh HOST GUEST...
+#
+# SIGKILL_L2_KDIR: another kernel build for L2 (its bzImage and C guest
+# modules) and SIGKILL_L2_KO a directory with the Rust guest modules built
+# for it: on the debug kernel (make sigkill VARIANT=debug passes the
+# default kernel), where a KASAN L2 under nested TCG takes over 10 minutes
+# to boot and L2's own kernel is not what is tested.
 host_impl=${1:?usage: sigkill.sh HOST GUEST...}
 shift
 [ $# -gt 0 ] || set -- c rust
@@ -38,6 +44,20 @@ rust) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
 *) echo "sigkill: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1 ;;
 esac
 
+l2_kdir=${SIGKILL_L2_KDIR:-$KDIR}
+
+# l2_mod_path MODULE: a guest module for L2's kernel.
+l2_mod_path() {
+	if [ -z "${SIGKILL_L2_KDIR:-}" ]; then
+		mod_path "$1"
+	else
+		case "$1" in
+		net/vmw_vsock/vsock_rs_*) echo "${SIGKILL_L2_KO:?SIGKILL_L2_KO not set}/${1##*/}.ko" ;;
+		*) echo "$l2_kdir/$1.ko" ;;
+		esac
+	fi
+}
+
 guest_mods() {
 	case "$1" in
 	c) echo net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vmw_vsock_virtio_transport ;;
@@ -50,6 +70,14 @@ missing() {
 	local m
 	for m in "$@"; do
 		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
+	done
+	return 1
+}
+
+l2_missing() {
+	local m
+	for m in "$@"; do
+		[ -f "$(l2_mod_path "$m")" ] || { l2_mod_path "$m"; return 0; }
 	done
 	return 1
 }
@@ -79,7 +107,7 @@ outcome() {
 # qemu_start CONSOLE INITRD: L2's QEMU in the background (pid in $qemu).
 qemu_start() {
 	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
-		-nic none -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$2" \
+		-nic none -kernel "$l2_kdir/arch/x86/boot/bzImage" -initrd "$2" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic" \
 		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$1" 2>&1 &
 	qemu=$!
@@ -102,12 +130,12 @@ sigkill_guest() {
 	bad() { echo "sigkill $label: $1 FAIL $2"; fail=$((fail + 1)); }
 	list=$(guest_mods "$g") || { echo "sigkill: unknown guest '$g'" >&2; record "sigkill $label" 0 $ncases; return 1; }
 	read -r -a mods <<<"$list"
-	if m=$(missing "${mods[@]}"); then
+	if m=$(l2_missing "${mods[@]}"); then
 		echo "sigkill $label: module not built ($m)" | tee -a "$OUT/summary"
 		record "sigkill $label" 0 $ncases
 		return 1
 	fi
-	for m in "${mods[@]}"; do ko+=("$(mod_path "$m")"); done
+	for m in "${mods[@]}"; do ko+=("$(l2_mod_path "$m")"); done
 	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/sigkill-$g.cpio.gz" \
 		"sh /bin/l2-sigkill.sh $port_to_l1 $port_from_l1" "${ko[@]}" -- \
 		"$xfer" "$ROOT/tools/testing/vsock-rust/l2-sigkill.sh" || {
@@ -199,7 +227,7 @@ if m=$(missing "${host_mods[@]}"); then
 fi
 load_mods "${host_mods[@]}" || exit 1
 [ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; exit 1; }
-echo "=== sigkill: host $host_impl, guests: $*"
+echo "=== sigkill: host $host_impl, guests: $*; L2 kernel $l2_kdir"
 for g in "$@"; do
 	sigkill_guest "$g" || status=1
 done
