@@ -124,7 +124,8 @@ wait_gone() {
 }
 
 sigkill_guest() {
-	local g=$1 list mods=() m ko=() label="host=$host_impl guest=$g"
+	local g=$1
+	local list mods=() m ko=() label="host=$host_impl guest=$g"
 	local ok=0 fail=0
 	pass() { echo "sigkill $label: $1 ok${2:+ ($2)}"; ok=$((ok + 1)); }
 	bad() { echo "sigkill $label: $1 FAIL $2"; fail=$((fail + 1)); }
@@ -193,8 +194,16 @@ sigkill_guest() {
 	wait $recv $send 2>/dev/null
 	local dt
 	dt=$(awk -v a="$tk" -v b="$te" 'BEGIN { printf "%.1f", b - a }')
-	[ "$rr" = ECONNRESET ] && pass l1_recv_reset "read: $rr" || bad l1_recv_reset "read: $rr (C: ECONNRESET)"
-	[ "$sr" = ECONNRESET ] && pass l1_send_reset "write: $sr" || bad l1_send_reset "write: $sr (C: ECONNRESET)"
+	if [ "$rr" = ECONNRESET ]; then
+		pass l1_recv_reset "read: $rr"
+	else
+		bad l1_recv_reset "read: $rr (C: ECONNRESET)"
+	fi
+	if [ "$sr" = ECONNRESET ]; then
+		pass l1_send_reset "write: $sr"
+	else
+		bad l1_send_reset "write: $sr (C: ECONNRESET)"
+	fi
 	echo "sigkill $label: L1 sockets ended within $dt s of the kill"
 	sleep 5
 	if kill -0 $q2 2>/dev/null && ! grep -qai "address already in use\|unable to set guest cid" "$q2c"; then
