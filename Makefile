@@ -47,6 +47,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/life
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -137,3 +138,4 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/bench clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/life clean
