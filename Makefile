@@ -10,6 +10,7 @@
 #   make demo                  the main job: boot a VM, load, show an echo
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
+#   make guestlife [GUEST="c rust"] [VARIANT=debug]  the guest driver's life cycle
 #   make CLIPPY=1              build with clippy
 #   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
@@ -30,7 +31,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -59,6 +60,20 @@ SUITE ?= loopback
 IMPL ?= c
 vmtest: modules
 	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(SUITE) $(IMPL)
+
+# The guest driver's life cycle (suites/guestlife.sh) in a nested L2 guest,
+# for each implementation in GUEST: transport reset (loadvm, migration),
+# freeze/restore, rmmod/insmod and unbind/bind cycles.  L1 (the vhost host)
+# runs the default kernel, L2 the VARIANT kernel with the modules built for
+# it.  GUESTLIFE_CYCLES cycles of each kind.
+GUEST ?= c rust
+GUESTLIFE_CYCLES ?= 20
+guestlife: deps modules
+	@L2_KDIR="$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		GUESTLIFE_CYCLES=$(GUESTLIFE_CYCLES) VM_ENV="L2_KDIR GUESTLIFE_CYCLES" \
+		VM_TIMEOUT=$(if $(filter debug,$(VARIANT)),7200,3600) VM_SHOW=1 \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh default | tail -n 1)" \
+		guestlife $(GUEST)
 
 # Benchmark C against Rust over loopback (not part of check, which runs a
 # smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.

@@ -7,18 +7,23 @@
 #
 #   l2_initramfs OUT FILE...    initramfs with the agent and FILEs in /bin
 #   l2_start CID [QEMU ARGS]    boot L2 with vhost-vsock-pci guest-cid=CID
-#   l2 COMMAND                  run COMMAND in L2 (sh -c), print its output,
-#                               return its status
+#   l2 COMMAND                  run COMMAND in L2 (busybox sh, with the
+#                               agent's functions: wait_line), print its
+#                               output, return its status
 #   l2_qmp OP...                QMP operations (see l2-qmp.py)
-#   l2_relaunch CID [ARGS]      start another QEMU for the same L2 (with
-#                               -incoming defer) and reconnect to it
+#   l2_relaunch CID [ARGS]      start the QEMU of a migration's destination
+#                               (-incoming defer); then l2_reconnect
 #   l2_quit                     stop the agent, wait for L2 to power off
 #
 # Settings: L2_DIR (this L2's logs: console.log, qemu.log), L2_RUN (its
 # sockets and images: a local directory, not the VM's 9p results dir;
-# default L2_DIR), L2_KERNEL
-# (bzImage), L2_INITRD, L2_MEMORY (default 256M), L2_CMD_TIMEOUT (seconds
-# one command may take, default 600), L2_BOOT_TIMEOUT (default 600).
+# default L2_DIR), L2_KERNEL (bzImage), L2_INITRD, L2_MEMORY (default
+# 256M), L2_CMD_TIMEOUT (seconds one command may take, default 600),
+# L2_BOOT_TIMEOUT (default 600).
+#
+# L2 boots with tsc=reliable: under TCG the clocksource watchdog otherwise
+# often finds the TSC unstable and switches to the HPET, whose every read
+# is an exit to QEMU, slowing the whole guest down.
 
 L2_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 L2_SEQ=0
@@ -41,7 +46,7 @@ l2_qemu_args() {
 	L2_ARGS=(qemu-system-x86_64 -accel tcg -machine pc -smp 1 -m "${L2_MEMORY:-256M}"
 		-nodefaults -no-user-config -display none -no-reboot
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD"
-		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic"
+		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic tsc=reliable"
 		-chardev "file,id=con,path=$L2_DIR/console.log,append=on" -serial chardev:con
 		-device virtio-serial-pci
 		-chardev "socket,id=ctl,path=$L2_RUN/ctl.sock,server=on,wait=off"
@@ -113,7 +118,10 @@ l2() {
 	# Unique also when called in a subshell ($(l2 ...)).
 	local id=$BASHPID.$((++L2_SEQ)) line
 	[ -n "$L2_CTL_PID" ] || { echo "l2: not connected" >&2; return 255; }
-	printf '%s %s\n' "$id" "$*" >&"$L2_TO" || return 255
+	# "ID N" and the N lines of the command.
+	local cmd="$*" nl
+	nl=${cmd//[!$'\n']/}
+	printf '%s %s\n%s\n' "$id" $(( ${#nl} + 1 )) "$cmd" >&"$L2_TO" || return 255
 	while IFS= read -r -t "${L2_CMD_TIMEOUT:-600}" line <&"$L2_FROM"; do
 		# Lines of other commands (which timed out) are dropped.
 		if [[ $line == "$id|"* ]]; then
