@@ -109,7 +109,9 @@ start_holders() {
 
 # The L1 holder's connection ended: after a probe that L2 must not echo
 # (it answers with a reset: end of file), or by itself (ECONNRESET when
-# the vhost device went away).
+# the vhost device went away).  L2's server keeps its side of a connection
+# that failed open for 10 s: the probe reaches a socket that was reset and
+# is still open, which must answer with a reset too.
 l1_holder_ended() {
 	local tag=$1 pid line
 	pid=$(eval echo "\$l1_hold_$tag")
@@ -281,7 +283,7 @@ run_impl() {
 		l2 'echo scan >/sys/kernel/debug/kmemleak; echo clear >/sys/kernel/debug/kmemleak'
 	fi
 	check "insmod, CID 3, L2 -> L1" l2_cycle "insmod" \
-		"insmod /bin/$common.ko && $ins && (vsock_life serve 7001 >/tmp/serve.log 2>&1 &)"
+		"insmod /bin/$common.ko && $ins && (vsock_life serve 7001 10 >/tmp/serve.log 2>&1 &)"
 	record_group "L2 boot and load"
 
 	# Transport reset: savevm + loadvm.

@@ -7,10 +7,12 @@
  *
  *   vsock_life cid
  *	print the local CID (IOCTL_VM_SOCKETS_GET_LOCAL_CID on /dev/vsock)
- *   vsock_life serve PORT
+ *   vsock_life serve PORT [LINGER]
  *	echo server, one process per connection; prints "serve: up" once
  *	listening and one line per connection when it ends:
- *	"serve: CID:PORT end eof|ERRNO bytes N"
+ *	"serve: CID:PORT end eof|ERRNO bytes N"; a connection that ends with
+ *	an error stays open for LINGER more seconds (default 0), so that what
+ *	the peer sends meanwhile reaches a socket that was reset
  *   vsock_life hold CID PORT [SECONDS]
  *	connect, check one echo ("hold: up local CID:PORT"), then wait for
  *	the connection to end and print how it ended:
@@ -123,7 +125,7 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int cmd_serve(unsigned int port)
+static int cmd_serve(unsigned int port, int linger)
 {
 	struct sockaddr_vm addr = {
 		.svm_family = AF_VSOCK,
@@ -172,6 +174,8 @@ static int cmd_serve(unsigned int port)
 			}
 			printf("serve: %u:%u end %s bytes %llu\n", peer.svm_cid,
 			       peer.svm_port, err ? ename(err) : "eof", bytes);
+			if (err && linger > 0)
+				sleep(linger);
 			_exit(0);
 		}
 		close(c);
@@ -405,8 +409,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && !strcmp(argv[1], "cid"))
 		return cmd_cid();
-	if (argc == 3 && !strcmp(argv[1], "serve"))
-		return cmd_serve(strtoul(argv[2], NULL, 0));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "serve"))
+		return cmd_serve(strtoul(argv[2], NULL, 0), argc == 4 ? atoi(argv[3]) : 0);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hold"))
 		return cmd_hold(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
 				argc == 5 ? atoi(argv[4]) : 600);
@@ -416,7 +420,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "churn"))
 		return cmd_churn(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
 				 atoi(argv[4]));
-	fprintf(stderr, "usage: %s cid | serve PORT | hold CID PORT [SECONDS] | "
+	fprintf(stderr, "usage: %s cid | serve PORT [LINGER] | hold CID PORT [SECONDS] | "
 		"xfer CID PORT BYTES [SECONDS] | churn CID PORT SECONDS\n", argv[0]);
 	return 2;
 }
