@@ -11,8 +11,15 @@
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
 #   make guestlife [GUEST="c rust"] [VARIANT=debug]  the guest driver's life cycle
+#   make pair [HOST=c|rust] [GUEST="c rust"] [PAIR_CLOCK=icount|wall]
+#                              vhost backend HOST in a VM, virtio transport
+#                              GUEST in a nested VM: vsock_test both ways and
+#                              vmtest.sh's shared-VM cases, per GUEST
+#   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
+#                              vhost-device-vsock: echo and 256 MiB both ways,
+#                              vsock_test between two sibling guests
 #   make CLIPPY=1              build with clippy
-#   make bench [ROUNDS=5]       C against Rust over loopback: table, JSON, plot
+#   make bench [ROUNDS=5]       C against Rust, loopback and guest drivers: table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
 #   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
@@ -31,7 +38,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest guestlife bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -43,12 +50,14 @@ kernel:
 
 modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
-	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules
+	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules; \
+	scripts/build-static-tools.sh "$$k" >/dev/null
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/life
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -77,9 +86,54 @@ guestlife: deps modules
 
 # Benchmark C against Rust over loopback (not part of check, which runs a
 # smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
+# Host against guest implementations over a real virtio-vsock device (suite
+# pair): one VM with the vhost backend HOST, one nested guest boot per GUEST.
+# HOST is taken from the command line only: some shells export HOST as the
+# machine's name.
+PAIR_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),c)
+# PAIR_CLOCK=icount (default): the VM runs on QEMU's instruction-counted
+# clock (VM_ICOUNT=0), and the nested guest, a process of it, on the VM's
+# clock, so vsock_test's timeouts (10 s per control message, 250 ms slack on
+# SO_RCVTIMEO, ...) count guest instructions and not the build machine's
+# load.  PAIR_CLOCK=wall: plain multi-threaded TCG, about twice as fast,
+# but a loaded machine makes tests 8, 30 and 40 time out.
+PAIR_CLOCK ?= icount
+# Each nested guest is bounded by PAIR_L2_TIMEOUT (default 1200 s of the
+# VM's clock) inside; VM_TIMEOUT bounds the whole run in wall seconds.
+PAIR_L2_TIMEOUT ?=
+pair: modules
+	@PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) VM_ENV="PAIR_L2_TIMEOUT" \
+		VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		pair $(PAIR_HOST) $(GUEST)
+
+# The guest drivers (GUEST: c, rust) against a second device implementation,
+# rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
+# on this machine (tools/testing/vsock-rust/vhost-user.sh).
+vhostuser: deps modules
+	@tools/testing/vsock-rust/vhost-user.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(GUEST)
+
+# Benchmark C against Rust (not part of check, which runs a smoke run):
+# ROUNDS alternating rounds; over loopback BENCH_BYTES per throughput run
+# and BENCH_PINGS per latency run; the guest drivers in a nested L2 over
+# L1's C vhost_vsock (bench/guest.sh), BENCH_GUEST_BYTES and
+# BENCH_GUEST_PINGS, configurations BENCH_GUEST_CONFIGS (c rust rust64k,
+# alt with ALT_KO_DIR), one L2 boot per configuration and round
+# (BENCH_GUEST_BOOT=one: one per round), BENCH_GUEST_REPS runs of each
+# throughput case per boot.  BENCH_PARTS="loopback guest" or
+# either.  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
+# interrupts, switches, CPU split per case; slower, for diagnosis only).
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
 BENCH_PINGS ?= 10000
+BENCH_GUEST_BYTES ?= 64M
+BENCH_GUEST_PINGS ?= 1000
+BENCH_GUEST_CONFIGS ?= c rust rust64k
+BENCH_GUEST_BOOT ?= each
+BENCH_PARTS ?= loopback guest
+BENCH_GUEST_DIAG ?=
+BENCH_GUEST_REPS ?= 3
 # BENCH_IMPLS="c rust alt" ALT_KO_DIR=DIR: also run the Rust modules in DIR
 # (another build, for A/B comparisons of changes).
 BENCH_IMPLS ?= c rust
@@ -93,11 +147,18 @@ bench: deps modules
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@set -e; log=$$(BENCH_IMPLS="$(BENCH_IMPLS)" ALT_KO_DIR="$(ALT_KO_DIR)" \
 		BENCH_CLOCK=$(BENCH_CLOCK) VM_ICOUNT=$(if $(filter icount,$(BENCH_CLOCK)),0,) \
-		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK" VM_TIMEOUT=7200 tools/testing/vsock-rust/vm.sh \
+		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
+		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
+		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
+		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS" \
+		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
-		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) | tee /dev/stderr | \
+		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \
 		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
-	/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log"
+	rc=0; /usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log" || rc=$$?; \
+	if [ -n "$(BENCH_GUEST_DIAG)" ]; then \
+		/usr/bin/python3 tools/testing/vsock-rust/bench/guest_diag.py "$$log" || rc=1; fi; \
+	exit $$rc
 
 # Flat perf profiles of the loopback path, C and Rust (PROFILE_ARGS: buffer
 # size, bytes, ping size, pings, implementations; see suites/profile.sh).
@@ -154,3 +215,4 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/life clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean

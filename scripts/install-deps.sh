@@ -75,6 +75,18 @@ if ! command -v bindgen >/dev/null || ! bindgen --version | grep -q '0\.7[2-9]';
 	LIBCLANG_PATH=$LIBCLANG_PATH cargo install --locked --version 0.73.0 bindgen-cli
 fi
 
+# rust-vmm's vhost-device-vsock: a second, independent vhost-user device for
+# the guest drivers (make vhostuser).  Into the cache, not ~/.cargo/bin.
+if [ ! -x "$VHOST_DEVICE_VSOCK" ] ||
+	! "$VHOST_DEVICE_VSOCK" --version 2>/dev/null | grep -qF " $VHOST_DEVICE_VSOCK_VERSION"; then
+	log "cargo install vhost-device-vsock $VHOST_DEVICE_VSOCK_VERSION into $VSOCK_RUST_CACHE/cargo-bin"
+	mkdir -p "$VSOCK_RUST_CACHE"
+	# In a temporary target dir, not the project's CARGO_TARGET_DIR.
+	env -u CARGO_TARGET_DIR cargo install --locked --root "$VSOCK_RUST_CACHE/cargo-bin" \
+		--version "$VHOST_DEVICE_VSOCK_VERSION" vhost-device-vsock
+	[ -x "$VHOST_DEVICE_VSOCK" ] || die "cargo install vhost-device-vsock did not give $VHOST_DEVICE_VSOCK"
+fi
+
 # virtme-ng from PyPI (Debian 12 has none).
 if ! command -v vng >/dev/null; then
 	log "pip install virtme-ng"

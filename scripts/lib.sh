@@ -8,6 +8,9 @@ VSOCK_RUST_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${LIBCLANG_PATH:=/usr/lib/llvm-19/lib}"
 export LIBCLANG_PATH
 export PATH="$HOME/.cargo/bin:$HOME/.local/bin:$PATH"
+# rust-vmm's vhost-user vsock device (installed by install-deps.sh).
+: "${VHOST_DEVICE_VSOCK_VERSION:=0.3.0}"
+: "${VHOST_DEVICE_VSOCK:=$VSOCK_RUST_CACHE/cargo-bin/bin/vhost-device-vsock}"
 
 log() { printf '[vsock-rust] %s\n' "$*" >&2; }
 die() { printf '[vsock-rust] error: %s\n' "$*" >&2; exit 1; }

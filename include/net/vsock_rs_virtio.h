@@ -27,8 +27,10 @@ void vsock_rs_v_del_vqs(struct virtio_device *vdev);
 void vsock_rs_v_device_ready(struct virtio_device *vdev);
 bool vsock_rs_v_has_feature(const struct virtio_device *vdev,
 			    unsigned int fbit);
-void vsock_rs_v_cread_bytes(struct virtio_device *vdev, unsigned int offset,
-			    void *buf, size_t len);
+u32 vsock_rs_v_device_id(const struct virtio_device *vdev);
+void vsock_rs_v_config_get(struct virtio_device *vdev, unsigned int offset,
+			   void *buf, unsigned int len);
+struct virtio_driver *vsock_rs_v_vdev_driver(struct virtio_device *vdev);
 void *vsock_rs_v_vdev_priv(const struct virtio_device *vdev);
 void vsock_rs_v_set_vdev_priv(struct virtio_device *vdev, void *priv);
 struct virtio_device *vsock_rs_v_vq_vdev(const struct virtqueue *vq);

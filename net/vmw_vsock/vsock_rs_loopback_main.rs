@@ -11,12 +11,16 @@
 //! test of the device life cycle that the guest and host transports rely
 //! on (removal, freeze and restore, one device per VM).
 
+// The transport is safe Rust: only the abstractions (rust/) allow unsafe_code.
+#![deny(unsafe_code)]
+
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::{new_mutex, time};
 
 #[path = "../../rust/vsock/mod.rs"]
+#[allow(unsafe_code)]
 mod vsock;
 
 use vsock::bindings as b;

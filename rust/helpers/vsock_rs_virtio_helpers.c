@@ -32,16 +32,44 @@ void vsock_rs_v_device_ready(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 }
 
+/*
+ * virtio_has_feature() BUG()s on a device feature bit the driver did not
+ * list: answer false for those instead.
+ */
 bool vsock_rs_v_has_feature(const struct virtio_device *vdev,
 			    unsigned int fbit)
 {
+	const struct virtio_driver *drv;
+	unsigned int i;
+
+	if (fbit >= VIRTIO_FEATURES_BITS)
+		return false;
+	if (fbit < VIRTIO_TRANSPORT_F_START && vdev->dev.driver) {
+		drv = drv_to_virtio(vdev->dev.driver);
+		for (i = 0; i < drv->feature_table_size; i++)
+			if (drv->feature_table[i] == fbit)
+				break;
+		if (i == drv->feature_table_size)
+			return false;
+	}
 	return virtio_has_feature(vdev, fbit);
 }
 
-void vsock_rs_v_cread_bytes(struct virtio_device *vdev, unsigned int offset,
-			    void *buf, size_t len)
+u32 vsock_rs_v_device_id(const struct virtio_device *vdev)
 {
-	virtio_cread_bytes(vdev, offset, buf, len);
+	return vdev->id.device;
+}
+
+/* One config access of @len bytes, as upstream's drivers read fields. */
+void vsock_rs_v_config_get(struct virtio_device *vdev, unsigned int offset,
+			   void *buf, unsigned int len)
+{
+	vdev->config->get(vdev, offset, buf, len);
+}
+
+struct virtio_driver *vsock_rs_v_vdev_driver(struct virtio_device *vdev)
+{
+	return vdev->dev.driver ? drv_to_virtio(vdev->dev.driver) : NULL;
 }
 
 void *vsock_rs_v_vdev_priv(const struct virtio_device *vdev)

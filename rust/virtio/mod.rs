@@ -50,9 +50,8 @@ const HDR: u32 = HDR_LEN as u32;
 ///
 /// # Invariants
 ///
-/// A `&Device` is only handed out while the device is bound to the driver
-/// and its virtqueues are attached (during a driver callback, or under
-/// the lock of an attached queue).
+/// A `&Device` is only handed out while the device is bound to the driver:
+/// to the driver's callbacks, and under the lock of a running queue.
 #[repr(transparent)]
 pub struct Device(Opaque<b::virtio_device>);
 
@@ -76,35 +75,47 @@ impl Device {
         unsafe { b::vsock_rs_v_has_feature(self.as_ptr(), bit) }
     }
 
-    /// Reads the device's configuration space as `C`.
-    pub fn read_config<C: ConfigSpace>(&self) -> C {
+    /// Reads the device's configuration space as `C`, in one access of
+    /// `size_of::<C>()` bytes (as upstream reads `virtio_vsock_config`:
+    /// some devices answer only accesses of their fields' widths).  Fails
+    /// with `ENODEV` unless the device is of `C`'s type.
+    pub fn read_config<C: ConfigSpace>(&self) -> Result<C> {
+        // SAFETY: live device (invariant).
+        if unsafe { b::vsock_rs_v_device_id(self.as_ptr()) } != C::DEVICE_ID {
+            return Err(ENODEV);
+        }
         let mut c = C::default();
-        // SAFETY: live device (invariant); `C` is plain data, written in
-        // full, and its size is within the config space of the devices
-        // that have it (`ConfigSpace`).
+        // SAFETY: live device (invariant) of `C`'s type, whose config space
+        // holds `C` (`ConfigSpace`); `C` is plain data, written in full.
         unsafe {
-            b::vsock_rs_v_cread_bytes(
+            b::vsock_rs_v_config_get(
                 self.as_ptr(),
                 0,
                 (&raw mut c).cast(),
-                core::mem::size_of::<C>(),
+                core::mem::size_of::<C>() as u32,
             )
         };
-        c
+        Ok(c)
     }
 }
 
-/// A device's configuration space layout.
+/// A device type's configuration space layout.
 ///
 /// # Safety
 ///
-/// Every bit pattern is a valid `Self`, and every device a driver reading
-/// it binds to has at least `size_of::<Self>()` bytes of configuration.
-pub unsafe trait ConfigSpace: Default {}
+/// Every bit pattern is a valid `Self`, and every device of type
+/// `DEVICE_ID` has at least `size_of::<Self>()` bytes of configuration,
+/// laid out as `Self`.
+pub unsafe trait ConfigSpace: Default {
+    /// The device type.
+    const DEVICE_ID: u32;
+}
 
 // SAFETY: `struct virtio_vsock_config` is one `__le64` (any bits); every
 // vsock device has it (virtio 1.2, 5.10.4).
-unsafe impl ConfigSpace for b::virtio_vsock_config {}
+unsafe impl ConfigSpace for b::virtio_vsock_config {
+    const DEVICE_ID: u32 = b::VRS_VIRTIO_ID_VSOCK;
+}
 
 /// An entry of a virtio driver's id table (`struct virtio_device_id`).
 #[repr(transparent)]
@@ -161,21 +172,23 @@ pub trait Driver: Sized + 'static {
 
     /// A new device: the data, with its queues not attached yet.
     fn probe(dev: &Device) -> Result<Pin<KBox<Self::Data>>>;
-    /// The queue for virtqueue `index` of [`Self::QUEUES`].  It must be
-    /// a queue of `data` (it is attached, halted and detached there).
+    /// The queue for virtqueue `index` of [`Self::QUEUES`] (a queue may
+    /// serve one virtqueue at a time: probe fails with `EBUSY` otherwise).
     fn queue(data: &Self::Data, index: usize) -> &dyn AnyQueue;
-    /// The virtqueues are attached; the device is not `DRIVER_OK` yet:
-    /// read the configuration.
+    /// The virtqueues are attached but do not run; the device is not
+    /// `DRIVER_OK` yet: read the configuration.
     fn configure(data: &Self::Data, dev: &Device);
-    /// The device is `DRIVER_OK`: post buffers, publish.  On error the
-    /// device is stopped again (without [`Self::stop`]).
+    /// The device is `DRIVER_OK` and the queues run: post buffers,
+    /// publish.  On error the device is stopped again (without
+    /// [`Self::stop`]).
     fn start(data: &Self::Data, dev: &Device) -> Result;
     /// The device is about to be reset (removal or freeze): withdraw it.
     fn stop(data: &Self::Data, dev: &Device);
     /// The device was reset and its virtqueues deleted; `removed` when it
     /// goes away for good.
     fn stopped(data: &Self::Data, removed: bool);
-    /// Virtqueue `index` has used buffers.  Runs in interrupt context.
+    /// Virtqueue `index` has used buffers.  Runs in interrupt context: must
+    /// not sleep.
     fn vq_done(data: &Self::Data, index: usize);
 }
 
@@ -186,21 +199,46 @@ pub trait AnyQueue: Send + Sync + private::Sealed {}
 mod private {
     use super::*;
 
+    /// Only this module can make one: the methods of [`Sealed`] take it,
+    /// so no code outside can call them (through a `&dyn AnyQueue`).
+    pub struct Key(());
+
+    impl Key {
+        pub(super) const fn new() -> Key {
+            Key(())
+        }
+    }
+
     pub trait Sealed {
-        /// Attaches virtqueue `vq` of `vdev` and lets the queue run.
+        /// Attaches virtqueue `vq` of `vdev`, halted.  Fails with `EBUSY`
+        /// if the queue serves a virtqueue already.
         ///
         /// # Safety
         ///
         /// `vq` is a live virtqueue of `vdev` until the matching
         /// [`Sealed::detach`]; the queue stays where it is until then.
-        unsafe fn attach(&self, vdev: *mut b::virtio_device, vq: *mut b::virtqueue);
+        unsafe fn attach(
+            &self,
+            key: Key,
+            vdev: *mut b::virtio_device,
+            vq: *mut b::virtqueue,
+        ) -> Result;
+        /// Lets the attached queue run: [`QueueGuard::vq`] gives it.
+        fn run(&self, key: Key);
         /// Stops the queue: [`QueueGuard::vq`] is `None` from now on.
-        fn halt(&self);
-        /// After the device was reset: drops the buffers the device still
-        /// held and forgets the virtqueue, which may be deleted next.
-        fn detach(&self);
+        fn halt(&self, key: Key);
+        /// Drops the buffers the device still held and forgets the
+        /// virtqueue, which may be deleted next.
+        ///
+        /// # Safety
+        ///
+        /// The device was reset since the queue was halted: it uses none
+        /// of the buffers any more.
+        unsafe fn detach(&self, key: Key);
     }
 }
+
+use private::Key;
 
 /// A buffer the device reads or writes: the queue owns it while it is on
 /// the virtqueue.
@@ -211,6 +249,8 @@ mod private {
 /// value; between the two, the memory `sgs` describes stays valid and in
 /// place, and nothing else accesses what the device may write.
 pub unsafe trait Token: Send + Sized {
+    /// Whether the device writes the buffer (else it only reads it).
+    const DEVICE_WRITES: bool;
     /// Gives up the buffer to the queue.
     fn into_ptr(self) -> NonNull<c_void>;
     /// Takes the buffer back.
@@ -222,6 +262,13 @@ pub unsafe trait Token: Send + Sized {
     unsafe fn from_ptr(ptr: NonNull<c_void>) -> Self;
     /// Fills `sgs` with the buffer's memory; returns how many entries.
     fn sgs(&mut self, sgs: &mut [b::scatterlist; MAX_SGS]) -> Result<usize>;
+    /// Called once the buffer is on the ring, under the queue's lock.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a token of this type on the ring of a queue whose lock
+    /// the caller holds.
+    unsafe fn added(_ptr: NonNull<c_void>) {}
 }
 
 /// An all-zero scatter-gather entry (what `sg_init_table` starts from).
@@ -279,7 +326,11 @@ unsafe impl<S: Send> Send for QueueInner<S> {}
 
 impl<T: Token, S: Send + Unpin> VirtQueue<T, S> {
     /// A queue, not attached.
-    pub fn new(state: S, name: &'static CStr, key: Pin<&'static kernel::sync::LockClassKey>) -> impl PinInit<Self> {
+    pub fn new(
+        state: S,
+        name: &'static CStr,
+        key: Pin<&'static kernel::sync::LockClassKey>,
+    ) -> impl PinInit<Self> {
         pin_init!(VirtQueue {
             inner <- Mutex::new(
                 QueueInner {
@@ -324,26 +375,36 @@ macro_rules! new_virtqueue {
 impl<T: Token, S: Send + Unpin> AnyQueue for VirtQueue<T, S> {}
 
 impl<T: Token, S: Send + Unpin> private::Sealed for VirtQueue<T, S> {
-    unsafe fn attach(&self, vdev: *mut b::virtio_device, vq: *mut b::virtqueue) {
+    unsafe fn attach(&self, _: Key, vdev: *mut b::virtio_device, vq: *mut b::virtqueue) -> Result {
         let mut g = self.inner.lock();
+        if !g.vq.is_null() {
+            return Err(EBUSY);
+        }
         // INVARIANT: the caller guarantees `vq` is live until `detach`.
         g.vq = vq;
         g.vdev = vdev;
-        g.running = true;
+        g.running = false;
+        Ok(())
     }
 
-    fn halt(&self) {
+    fn run(&self, _: Key) {
+        let mut g = self.inner.lock();
+        // INVARIANT: only an attached queue runs.
+        g.running = !g.vq.is_null();
+    }
+
+    fn halt(&self, _: Key) {
         self.inner.lock().running = false;
     }
 
-    fn detach(&self) {
+    unsafe fn detach(&self, _: Key) {
         let mut g = self.inner.lock();
         g.running = false;
         if g.vq.is_null() {
             return;
         }
-        // SAFETY: attached virtqueue of a device that was reset: the
-        // device uses none of its buffers any more.
+        // SAFETY: attached virtqueue of a device that was reset (caller):
+        // the device uses none of its buffers any more.
         while let Some(p) = NonNull::new(unsafe { b::virtqueue_detach_unused_buf(g.vq) }) {
             // SAFETY: every buffer on this queue came from `T::into_ptr`.
             drop(unsafe { T::from_ptr(p) });
@@ -408,7 +469,9 @@ impl<T: Token> Vq<'_, T> {
         unsafe { Device::from_raw(self.vdev) }
     }
 
-    fn add(&mut self, mut token: T, out: bool, gfp: Gfp) -> Result<(), (Error, T)> {
+    /// Adds a buffer (the device reads or writes it, as its type says).
+    /// On failure (usually: the ring is full) the token comes back.
+    pub fn add(&mut self, mut token: T, gfp: Gfp) -> Result<(), (Error, T)> {
         match token.sgs(self.sgs) {
             Ok(n) if n > 0 && n <= MAX_SGS => {}
             Ok(_) => return Err((EINVAL, token)),
@@ -416,7 +479,7 @@ impl<T: Token> Vq<'_, T> {
         }
         // The entries form one list (the token marked its end).
         let mut list: *mut b::scatterlist = &mut self.sgs[0];
-        let (outs, ins) = if out { (1, 0) } else { (0, 1) };
+        let (outs, ins) = if T::DEVICE_WRITES { (0, 1) } else { (1, 0) };
         let data = token.into_ptr();
         // SAFETY: live virtqueue under its lock (invariant); `list` is an
         // initialised scatter-gather list describing memory the token
@@ -429,18 +492,9 @@ impl<T: Token> Vq<'_, T> {
             // `into_ptr` just above.
             return Err((Error::from_errno(r), unsafe { T::from_ptr(data) }));
         }
+        // SAFETY: `data` is on the ring, and we hold the queue's lock.
+        unsafe { T::added(data) };
         Ok(())
-    }
-
-    /// Adds a buffer the device reads.  On failure (usually: the ring is
-    /// full) the token comes back.
-    pub fn add_outbuf(&mut self, token: T, gfp: Gfp) -> Result<(), (Error, T)> {
-        self.add(token, true, gfp)
-    }
-
-    /// Adds a buffer the device writes.
-    pub fn add_inbuf(&mut self, token: T, gfp: Gfp) -> Result<(), (Error, T)> {
-        self.add(token, false, gfp)
     }
 
     /// Notifies the device of new buffers (if it wants to be).
@@ -497,8 +551,10 @@ pub struct OutPkt(pub SkbBox);
 
 // SAFETY: the skb is owned by the token between `into_ptr` and
 // `from_ptr`; its header, data and frag pages stay allocated while it
-// lives, and the device only reads them.
+// lives, and the device only reads them (`DEVICE_WRITES` is false).
 unsafe impl Token for OutPkt {
+    const DEVICE_WRITES: bool = false;
+
     fn into_ptr(self) -> NonNull<c_void> {
         self.0.into_nonnull().cast()
     }
@@ -510,10 +566,19 @@ unsafe impl Token for OutPkt {
 
     fn sgs(&mut self, sgs: &mut [b::scatterlist; MAX_SGS]) -> Result<usize> {
         // SAFETY: live skb we own; `sgs` has `MAX_SGS` entries.
-        let n = unsafe {
-            b::vsock_rs_v_skb_out_sgs(self.0.as_ptr(), sgs.as_mut_ptr(), MAX_SGS as u32)
-        };
+        let n =
+            unsafe { b::vsock_rs_v_skb_out_sgs(self.0.as_ptr(), sgs.as_mut_ptr(), MAX_SGS as u32) };
         usize::try_from(n).map_err(|_| Error::from_errno(n))
+    }
+
+    /// Delivers the packet to vsockmon taps, as upstream once the packet
+    /// is on the ring.
+    unsafe fn added(ptr: NonNull<c_void>) {
+        // SAFETY: `ptr` is our skb on the ring, under the queue's lock
+        // (caller): nothing else uses it until the device returns it and
+        // the lock holder takes it back; taps only read it and mark it
+        // delivered in its control block, which the device does not use.
+        unsafe { b::vsock_rs_deliver_tap_pkt(ptr.as_ptr().cast()) };
     }
 }
 
@@ -552,9 +617,9 @@ impl InBuf {
         &self.0
     }
 
-    /// The skb, to write a header (tests).
-    pub fn skb_mut(&mut self) -> &mut SkbBox {
-        &mut self.0
+    /// Writes a header, as a device would (tests).
+    pub fn set_hdr(&mut self, hdr: &crate::vsock::proto::hdr::Hdr) {
+        self.0.set_hdr(hdr);
     }
 
     /// The packet: the header and `payload` bytes the device wrote.
@@ -574,6 +639,8 @@ impl InBuf {
 // `from_ptr`; the single entry covers its buffer from the head (the
 // header) to its end, which nothing else reads or writes meanwhile.
 unsafe impl Token for InBuf {
+    const DEVICE_WRITES: bool = true;
+
     fn into_ptr(self) -> NonNull<c_void> {
         self.0.into_nonnull().cast()
     }
@@ -591,8 +658,14 @@ unsafe impl Token for InBuf {
     }
 }
 
-/// An event buffer (`struct virtio_vsock_event`) the device fills.
-pub struct EventBuf(KBox<b::virtio_vsock_event>);
+/// An event (`struct virtio_vsock_event`) in a cache line of its own, as
+/// upstream's DMA-aligned `event_list`.
+#[repr(C, align(64))]
+#[derive(Default)]
+struct EventSlot(b::virtio_vsock_event);
+
+/// An event buffer the device fills.
+pub struct EventBuf(KBox<EventSlot>);
 
 impl EventBuf {
     /// A zeroed event buffer.
@@ -602,13 +675,15 @@ impl EventBuf {
 
     /// The event id the device wrote.
     pub fn id(&self) -> u32 {
-        u32::from_le(self.0.id)
+        u32::from_le(self.0 .0.id)
     }
 }
 
 // SAFETY: the box is owned by the token between `into_ptr` and
-// `from_ptr`; the single entry covers it.
+// `from_ptr`; the single entry covers the event in it.
 unsafe impl Token for EventBuf {
+    const DEVICE_WRITES: bool = true;
+
     fn into_ptr(self) -> NonNull<c_void> {
         // SAFETY: a box's pointer is never NULL.
         unsafe { NonNull::new_unchecked(KBox::into_raw(self.0).cast()) }
@@ -627,6 +702,13 @@ unsafe impl Token for EventBuf {
     }
 }
 
+/// The attached queues of a device.
+///
+/// # Invariants
+///
+/// Each entry points to a queue of the binding's `data`, attached to one
+/// of the device's virtqueues.
+struct Attached([Option<NonNull<dyn AnyQueue>>; MAX_QUEUES]);
 
 /// The abstraction's per-device state, in `vdev->priv` from probe to
 /// removal.
@@ -634,16 +716,17 @@ unsafe impl Token for EventBuf {
 /// # Invariants
 ///
 /// `attached` lists the queues of `data` attached to the device's
-/// virtqueues (none when the virtqueues are deleted).  It is only
-/// accessed from the driver's probe, remove, freeze and restore
-/// callbacks, which the driver core serialises (`device_lock`).
+/// virtqueues (none while the virtqueues are deleted).  It is only
+/// accessed under the driver's life-cycle lock
+/// ([`Registration`]'s `lock`), which every probe, remove, freeze and
+/// restore callback of the driver holds.
 struct Binding<D: Driver> {
     data: Pin<KBox<D::Data>>,
-    attached: core::cell::UnsafeCell<[Option<NonNull<dyn AnyQueue>>; MAX_QUEUES]>,
+    attached: core::cell::UnsafeCell<Attached>,
 }
 
-// SAFETY: `data` is `Send + Sync`; `attached` is only used from the
-// serialised device callbacks (invariant) and points into `data`.
+// SAFETY: `data` is `Send + Sync`; `attached` is only used under the
+// life-cycle lock (invariant) and points into `data`.
 unsafe impl<D: Driver> Sync for Binding<D> {}
 // SAFETY: as above.
 unsafe impl<D: Driver> Send for Binding<D> {}
@@ -653,23 +736,22 @@ impl<D: Driver> Binding<D> {
     ///
     /// # Safety
     ///
-    /// Called from a device callback of this binding's device (the
-    /// callbacks are serialised).
+    /// The caller holds the driver's life-cycle lock, and no other
+    /// reference from this function is alive.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn attached(&self) -> &mut [Option<NonNull<dyn AnyQueue>>; MAX_QUEUES] {
-        // SAFETY: the callbacks are serialised (caller), so this is the
-        // only reference.
+    unsafe fn attached(&self) -> &mut Attached {
+        // SAFETY: exclusive under the life-cycle lock (caller).
         unsafe { &mut *self.attached.get() }
     }
 
-    /// Finds the virtqueues, attaches them, configures the driver, sets
-    /// the device `DRIVER_OK` and starts the driver.  On failure nothing
-    /// is attached.
+    /// Finds the virtqueues and attaches them, halted, configures the
+    /// driver, sets the device `DRIVER_OK`, lets the queues run and
+    /// starts the driver.  On failure nothing is attached.
     ///
     /// # Safety
     ///
-    /// Called from probe or restore, with `dev` this binding's device and
-    /// no queue attached.
+    /// The caller holds the driver's life-cycle lock, in probe or restore
+    /// of `dev`, this binding's device, with no queue attached.
     unsafe fn bring_up(&self, dev: &Device) -> Result {
         let n = D::QUEUES.len();
         if n == 0 || n > MAX_QUEUES {
@@ -688,72 +770,89 @@ impl<D: Driver> Binding<D> {
         to_result(unsafe {
             b::vsock_rs_v_find_vqs(dev.as_ptr(), n as u32, vqs.as_mut_ptr(), infos.as_mut_ptr())
         })?;
-        // SAFETY: serialised callback (caller).
+        // SAFETY: life-cycle lock held (caller).
         let attached = unsafe { self.attached() };
         for (i, vq) in vqs.iter().take(n).enumerate() {
             let q = D::queue(&self.data, i);
             let p: *const (dyn AnyQueue + '_) = q;
             // SAFETY: only the trait object's lifetime changes: the queue
             // lives in `data`, which the binding owns and which outlives
-            // its use in `attached` (cleared before `data` is dropped).
+            // its entry in `attached` (cleared before `data` is dropped).
             let p = unsafe {
-                core::mem::transmute::<*const (dyn AnyQueue + '_), *const (dyn AnyQueue + 'static)>(p)
+                core::mem::transmute::<*const (dyn AnyQueue + '_), *const (dyn AnyQueue + 'static)>(
+                    p,
+                )
             };
-            let p = NonNull::new(p.cast_mut()).ok_or(EINVAL)?;
-            // One queue per virtqueue: a queue attached twice would lose
-            // track of its first virtqueue's buffers.
-            if attached.iter().flatten().any(|a| core::ptr::addr_eq(a.as_ptr(), p.as_ptr())) {
-                pr_err!("virtio: one queue given for two virtqueues\n");
-                // SAFETY: serialised callback; the virtqueues were found.
-                unsafe { self.tear_down(dev) };
-                return Err(EINVAL);
+            // SAFETY: `vq` is a live virtqueue of `dev` until `tear_down`
+            // deletes it, after detaching every attached queue.
+            if let Err(e) = unsafe { q.attach(Key::new(), dev.as_ptr(), *vq) } {
+                // A queue that serves another virtqueue, of this device
+                // or another.
+                // SAFETY: life-cycle lock held; the virtqueues were found.
+                unsafe { self.tear_down(dev, true) };
+                return Err(e);
             }
-            // SAFETY: `vq` is a live virtqueue of `dev` until
-            // `tear_down` deletes it after detaching every attached
-            // queue; the queue lives in `data`, which outlives that.
-            unsafe { private::Sealed::attach(q, dev.as_ptr(), *vq) };
-            attached[i] = Some(p);
+            // INVARIANT: attached just above.
+            attached.0[i] = NonNull::new(p.cast_mut());
         }
         D::configure(&self.data, dev);
         // SAFETY: live device, virtqueues found.
         unsafe { b::vsock_rs_v_device_ready(dev.as_ptr()) };
+        for q in attached.0.iter().flatten() {
+            // SAFETY: attached queues live in `data` (invariant).
+            unsafe { q.as_ref() }.run(Key::new());
+        }
         if let Err(e) = D::start(&self.data, dev) {
-            // SAFETY: serialised callback; the virtqueues were found.
-            unsafe { self.tear_down(dev) };
+            // SAFETY: life-cycle lock held; the virtqueues were found.
+            unsafe { self.tear_down(dev, true) };
             return Err(e);
         }
         Ok(())
     }
 
     /// Halts the attached queues, resets the device, drops the buffers
-    /// it held and deletes the virtqueues (if they exist).
+    /// it held and deletes the virtqueues; with nothing attached (after a
+    /// failed restore) only resets the device.
     ///
     /// # Safety
     ///
-    /// Called from a device callback of `dev`, this binding's device,
-    /// with its virtqueues found or already deleted (nothing attached).
-    unsafe fn tear_down(&self, dev: &Device) {
-        // SAFETY: serialised callback (caller).
+    /// The caller holds the driver's life-cycle lock, in a callback of
+    /// `dev`, this binding's device; `found` if the virtqueues exist
+    /// (found and not deleted).
+    unsafe fn tear_down(&self, dev: &Device, found: bool) {
+        // SAFETY: life-cycle lock held (caller).
         let attached = unsafe { self.attached() };
-        if attached.iter().all(Option::is_none) {
-            return;
-        }
-        for q in attached.iter().flatten() {
+        for q in attached.0.iter().flatten() {
             // SAFETY: attached queues live in `data` (invariant).
-            unsafe { q.as_ref() }.halt();
+            unsafe { q.as_ref() }.halt(Key::new());
         }
-        // No work touches the device any more: reset it, which also waits
-        // for running virtqueue callbacks.
+        // No work touches the device any more: reset it, so that it uses
+        // none of its buffers (and, where the transport hardens
+        // notifications, no callback runs).
         // SAFETY: live device.
         unsafe { b::virtio_reset_device(dev.as_ptr()) };
-        for q in attached.iter_mut() {
+        for q in attached.0.iter_mut() {
             if let Some(p) = q.take() {
-                // SAFETY: as above; the device was reset.
-                unsafe { p.as_ref() }.detach();
+                // SAFETY: as above; the device was reset after the halt.
+                unsafe { p.as_ref().detach(Key::new()) };
             }
         }
-        // SAFETY: live device; no queue refers to its virtqueues now.
-        unsafe { b::vsock_rs_v_del_vqs(dev.as_ptr()) };
+        if found {
+            // Frees the interrupts too: no virtqueue callback runs after
+            // this, which is what lets the binding be freed.
+            // SAFETY: live device; no queue refers to its virtqueues now.
+            unsafe { b::vsock_rs_v_del_vqs(dev.as_ptr()) };
+        }
+    }
+
+    /// Whether the virtqueues exist.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the driver's life-cycle lock.
+    unsafe fn found(&self) -> bool {
+        // SAFETY: life-cycle lock held (caller).
+        unsafe { self.attached() }.0.iter().any(Option::is_some)
     }
 }
 
@@ -772,7 +871,7 @@ unsafe extern "C" fn vq_callback<D: Driver>(vq: *mut b::virtqueue) {
         return;
     }
     // SAFETY: `priv` is the binding, freed only after the virtqueues are
-    // deleted (which waits for their callbacks).
+    // deleted (`del_vqs` frees their interrupts, waiting for handlers).
     let binding = unsafe { &*p };
     D::vq_done(&binding.data, index as usize);
 }
@@ -782,15 +881,20 @@ unsafe extern "C" fn vq_callback<D: Driver>(vq: *mut b::virtqueue) {
 ///
 /// # Invariants
 ///
-/// `drv` is registered while this exists.
+/// `drv` is registered while this exists; `lock` is initialised before it
+/// is, and serialises the driver's probe, remove, freeze and restore
+/// callbacks (upstream's `the_virtio_vsock_mutex`).
 #[pin_data(PinnedDrop)]
 pub struct Registration<D: Driver> {
+    #[pin]
+    lock: Mutex<()>,
     #[pin]
     drv: Opaque<b::virtio_driver>,
     _d: PhantomData<D>,
 }
 
-// SAFETY: the driver structure is only used by the driver core.
+// SAFETY: the driver structure is only used by the driver core, the lock
+// is a lock.
 unsafe impl<D: Driver> Send for Registration<D> {}
 // SAFETY: as above.
 unsafe impl<D: Driver> Sync for Registration<D> {}
@@ -799,11 +903,13 @@ impl<D: Driver> Registration<D> {
     /// Registers driver `D` as `name` (devices may probe at once).
     pub fn new(name: &'static CStr) -> impl PinInit<Self, Error> {
         try_pin_init!(Registration {
+            lock <- kernel::new_mutex!(()),
             drv <- Opaque::try_ffi_init(move |p: *mut b::virtio_driver| {
                 // SAFETY: `p` is the pinned, uninitialised driver
                 // structure: zeroed, then filled with static data and our
                 // callbacks, then registered (it stays pinned until
-                // `drop` unregisters it).
+                // `drop` unregisters it).  `lock`, which the callbacks
+                // use, is initialised already.
                 unsafe {
                     core::ptr::write_bytes(p, 0, 1);
                     (*p).driver.name = name.as_char_ptr();
@@ -830,55 +936,82 @@ impl<D: Driver> PinnedDrop for Registration<D> {
     }
 }
 
+/// The registration of the driver bound to `vdev`.
+///
+/// # Safety
+///
+/// `vdev` is a live device bound to driver `D` (in one of its callbacks).
+unsafe fn registration<'a, D: Driver>(vdev: *mut b::virtio_device) -> Option<&'a Registration<D>> {
+    // SAFETY: live device (caller).
+    let drv = unsafe { b::vsock_rs_v_vdev_driver(vdev) };
+    if drv.is_null() {
+        return None;
+    }
+    let off = core::mem::offset_of!(Registration<D>, drv);
+    // SAFETY: the device is bound to `D`, whose driver structure is the
+    // `drv` field of its pinned, registered `Registration<D>` (only
+    // `Registration::new` installs these callbacks).
+    Some(unsafe { &*drv.cast::<u8>().sub(off).cast::<Registration<D>>() })
+}
+
+/// Runs `f` under the life-cycle lock of driver `D`, with the device and
+/// the raw binding pointer (`priv`).
+///
+/// # Safety
+///
+/// Called from a probe, remove, freeze or restore callback of driver `D`
+/// with its live device `vdev`.
+unsafe fn locked<D: Driver, R>(
+    vdev: *mut b::virtio_device,
+    f: impl FnOnce(&Device, *mut Binding<D>) -> R,
+) -> Option<R> {
+    // SAFETY: as the caller guarantees.
+    let reg = unsafe { registration::<D>(vdev) }?;
+    let _g = reg.lock.lock();
+    // SAFETY: live device, bound for the callback.
+    let dev = unsafe { Device::from_raw(vdev) };
+    // SAFETY: live device.
+    let p = unsafe { b::vsock_rs_v_vdev_priv(vdev) }.cast::<Binding<D>>();
+    Some(f(dev, p))
+}
+
 /// `probe` of driver `D`.
 ///
 /// # Safety
 ///
 /// Called by the virtio core with a device matching `D`'s table.
 unsafe extern "C" fn probe_callback<D: Driver>(vdev: *mut b::virtio_device) -> i32 {
-    // SAFETY: live device, bound for the callback.
-    let dev = unsafe { Device::from_raw(vdev) };
-    let r = (|| -> Result {
-        let data = D::probe(dev)?;
-        let binding = KBox::new(
-            Binding::<D> {
-                data,
-                attached: core::cell::UnsafeCell::new([None; MAX_QUEUES]),
-            },
-            GFP_KERNEL,
-        )?;
-        let p = KBox::into_raw(binding);
-        // SAFETY: live device; virtqueue callbacks find the binding there.
-        unsafe { b::vsock_rs_v_set_vdev_priv(vdev, p.cast()) };
-        // SAFETY: `p` is the binding we just made; we are in probe.
-        if let Err(e) = unsafe { (*p).bring_up(dev) } {
-            // SAFETY: nothing is attached any more, so no callback can
-            // reach the binding; it is ours to free.
-            unsafe {
+    // SAFETY: probe callback of `D`.
+    let r = unsafe {
+        locked::<D, _>(vdev, |dev, _| -> Result {
+            let data = D::probe(dev)?;
+            let binding = KBox::new(
+                Binding::<D> {
+                    data,
+                    attached: core::cell::UnsafeCell::new(Attached([None; MAX_QUEUES])),
+                },
+                GFP_KERNEL,
+            )?;
+            let p = KBox::into_raw(binding);
+            // SAFETY: live device; virtqueue callbacks find the binding.
+            b::vsock_rs_v_set_vdev_priv(vdev, p.cast());
+            // SAFETY: `p` is the binding we just made; in probe, under the
+            // life-cycle lock, nothing attached.
+            if let Err(e) = (*p).bring_up(dev) {
+                // SAFETY: the virtqueues are deleted (or were never
+                // found), so no callback can reach the binding.
                 b::vsock_rs_v_set_vdev_priv(vdev, core::ptr::null_mut());
                 drop(KBox::from_raw(p));
+                return Err(e);
             }
-            return Err(e);
-        }
-        Ok(())
-    })();
+            Ok(())
+        })
+    };
     match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+        Some(Ok(())) => 0,
+        Some(Err(e)) => e.to_errno(),
+        None => ENODEV.to_errno(),
     }
-}
-
-/// The binding of a bound device.
-///
-/// # Safety
-///
-/// `vdev` is a live device that probed successfully with driver `D` and
-/// was not removed.
-unsafe fn binding<'a, D: Driver>(vdev: *mut b::virtio_device) -> Option<&'a Binding<D>> {
-    // SAFETY: live device (caller).
-    let p = unsafe { b::vsock_rs_v_vdev_priv(vdev) }.cast::<Binding<D>>();
-    // SAFETY: `priv` is the binding from probe until removal.
-    (!p.is_null()).then(|| unsafe { &*p })
 }
 
 /// `remove` of driver `D`.
@@ -887,22 +1020,24 @@ unsafe fn binding<'a, D: Driver>(vdev: *mut b::virtio_device) -> Option<&'a Bind
 ///
 /// Called by the virtio core for a device `D` probed.
 unsafe extern "C" fn remove_callback<D: Driver>(vdev: *mut b::virtio_device) {
-    // SAFETY: live device, bound (caller).
-    let dev = unsafe { Device::from_raw(vdev) };
-    // SAFETY: as above.
-    let Some(binding) = (unsafe { binding::<D>(vdev) }) else {
-        return;
-    };
-    D::stop(&binding.data, dev);
-    // SAFETY: serialised device callback.
-    unsafe { binding.tear_down(dev) };
-    D::stopped(&binding.data, true);
-    let p = core::ptr::from_ref(binding).cast_mut();
-    // SAFETY: the virtqueues are deleted, so no callback reaches the
-    // binding any more; it was made by `KBox::into_raw` in probe.
+    // SAFETY: remove callback of `D`.
     unsafe {
-        b::vsock_rs_v_set_vdev_priv(vdev, core::ptr::null_mut());
-        drop(KBox::from_raw(p));
+        locked::<D, _>(vdev, |dev, p| {
+            if p.is_null() {
+                return;
+            }
+            // SAFETY: `priv` is the binding from probe until here.
+            let binding = &*p;
+            D::stop(&binding.data, dev);
+            // Resets the device even when a failed restore left nothing
+            // attached, as the virtio core expects of `remove`.
+            binding.tear_down(dev, binding.found());
+            D::stopped(&binding.data, true);
+            b::vsock_rs_v_set_vdev_priv(vdev, core::ptr::null_mut());
+            // SAFETY: the virtqueues are deleted, so no callback reaches
+            // the binding; `p` came from `KBox::into_raw` in probe.
+            drop(KBox::from_raw(p));
+        });
     }
 }
 
@@ -912,14 +1047,20 @@ unsafe extern "C" fn remove_callback<D: Driver>(vdev: *mut b::virtio_device) {
 ///
 /// Called by the virtio core for a device `D` probed.
 unsafe extern "C" fn freeze_callback<D: Driver>(vdev: *mut b::virtio_device) -> i32 {
-    // SAFETY: live device, bound (caller).
-    let dev = unsafe { Device::from_raw(vdev) };
-    // SAFETY: as above.
-    if let Some(binding) = unsafe { binding::<D>(vdev) } {
-        D::stop(&binding.data, dev);
-        // SAFETY: serialised device callback.
-        unsafe { binding.tear_down(dev) };
-        D::stopped(&binding.data, false);
+    // SAFETY: freeze callback of `D`.
+    unsafe {
+        locked::<D, _>(vdev, |dev, p| {
+            if p.is_null() {
+                return;
+            }
+            // SAFETY: `priv` is the binding from probe until removal.
+            let binding = &*p;
+            if binding.found() {
+                D::stop(&binding.data, dev);
+                binding.tear_down(dev, true);
+                D::stopped(&binding.data, false);
+            }
+        });
     }
     0
 }
@@ -930,16 +1071,23 @@ unsafe extern "C" fn freeze_callback<D: Driver>(vdev: *mut b::virtio_device) -> 
 ///
 /// Called by the virtio core for a device `D` probed and frozen.
 unsafe extern "C" fn restore_callback<D: Driver>(vdev: *mut b::virtio_device) -> i32 {
-    // SAFETY: live device, bound (caller).
-    let dev = unsafe { Device::from_raw(vdev) };
-    // SAFETY: as above.
-    let Some(binding) = (unsafe { binding::<D>(vdev) }) else {
-        return ENODEV.to_errno();
+    // SAFETY: restore callback of `D`.
+    let r = unsafe {
+        locked::<D, _>(vdev, |dev, p| -> Result {
+            if p.is_null() {
+                return Err(ENODEV);
+            }
+            // SAFETY: `priv` is the binding from probe until removal.
+            let binding = &*p;
+            if binding.found() {
+                return Err(EBUSY);
+            }
+            binding.bring_up(dev)
+        })
     };
-    // SAFETY: serialised device callback; `freeze` deleted the
-    // virtqueues (nothing is attached).
-    match unsafe { binding.bring_up(dev) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+    match r {
+        Some(Ok(())) => 0,
+        Some(Err(e)) => e.to_errno(),
+        None => ENODEV.to_errno(),
     }
 }

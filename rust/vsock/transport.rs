@@ -1240,6 +1240,8 @@ impl<T: TransportOps> Drop for Published<T> {
 #[macro_export]
 macro_rules! vsock_rs_transport {
     ($name:ident, $ops:ty) => {
+        // The abstraction's `unsafe`, allowed in crates that deny it.
+        #[allow(unsafe_code)]
         #[no_mangle]
         #[allow(non_upper_case_globals)]
         static $name: $crate::vsock::transport::TransportDesc<$ops> = {

@@ -13,7 +13,11 @@ use kernel::types::Opaque;
 /// # Invariants
 ///
 /// `self.0` is a live workqueue owned by this value.
-pub struct OwnedWq(NonNull<b::workqueue_struct>);
+///
+/// It is `!Unpin`: dropping it drains work items that may hold shared
+/// references to the structure it is part of, so the `&mut` of its drop
+/// must not be taken as unique (as for `Opaque`).
+pub struct OwnedWq(NonNull<b::workqueue_struct>, core::marker::PhantomPinned);
 
 // SAFETY: workqueues are used from any thread.
 unsafe impl Send for OwnedWq {}
@@ -27,7 +31,10 @@ impl OwnedWq {
     pub fn new(name: &'static CStr) -> Result<OwnedWq> {
         // SAFETY: `name` is a NUL-terminated static string.
         let wq = unsafe { b::vsock_rs_t_alloc_wq(name.as_char_ptr()) };
-        Ok(OwnedWq(NonNull::new(wq).ok_or(ENOMEM)?))
+        Ok(OwnedWq(
+            NonNull::new(wq).ok_or(ENOMEM)?,
+            core::marker::PhantomPinned,
+        ))
     }
 
     /// The raw workqueue.
@@ -63,7 +70,8 @@ struct Slot {
 ///
 /// Slot `i` holds id `i` and a work item initialised with
 /// `work_fn::<H, N>`; `wq` is declared first, so dropping a `Works`
-/// drains its work items before anything else goes.
+/// drains its work items before anything else goes.  (A handler must not
+/// own its `Works`: dropping it from a work item would wait for itself.)
 #[pin_data]
 pub struct Works<H: WorkHandler<N>, const N: usize> {
     wq: OwnedWq,
@@ -134,10 +142,13 @@ impl<H: WorkHandler<N>, const N: usize> Works<H, N> {
         if id >= N {
             return;
         }
+        // The work item's pointer derives from the whole `Works`, which
+        // the work function gets back from it.
+        let this = core::ptr::from_ref(self).cast_mut();
         // SAFETY: slot `id` is in the array; live workqueue and
         // initialised work item (invariants).
         unsafe {
-            let s = self.slots.get().cast::<Slot>().add(id);
+            let s = (&raw mut (*this).slots).cast::<Slot>().add(id);
             b::vsock_rs_t_queue_work(self.wq.as_ptr(), &raw mut (*s).work);
         }
     }

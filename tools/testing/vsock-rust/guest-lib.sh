@@ -7,6 +7,9 @@ TOOLS=$KDIR/vsock-tools
 # Modules of each implementation, in load order.
 C_MODS=(net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vsock_loopback)
 RUST_MODS=(net/vmw_vsock/vsock_rs_common net/vmw_vsock/vsock_rs_loopback)
+# The guest drivers (virtio-vsock, device 19), in load order.
+VIRTIO_C_MODS=(net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vmw_vsock_virtio_transport)
+VIRTIO_RUST_MODS=(net/vmw_vsock/vsock_rs_common net/vmw_vsock/vsock_rs_virtio)
 
 guest_setup() {
 	# Nothing may autoload: each run picks Rust or C explicitly.
@@ -91,6 +94,51 @@ unload_impl() {
 	esac
 }
 
+# The driver bound to the virtio-vsock device (device ID 19), if any.
+vsock_dev_driver() {
+	local d
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x0013 ] || continue
+		[ -e "$d/driver" ] && basename "$(readlink "$d/driver")"
+		return 0
+	done
+	return 1
+}
+
+# load_guest_driver c|rust: the guest driver of a VM with a virtio-vsock
+# device.  udev loads the C driver at boot (autoloading is off only later):
+# a Rust run needs modprobe.blacklist=vmw_vsock_virtio_transport,
+# vmw_vsock_virtio_transport_common on the kernel command line.
+load_guest_driver() {
+	vsock_dev_driver >/dev/null || { echo "no virtio-vsock device" >&2; return 1; }
+	case "$1" in
+	c) [ -d /sys/module/vmw_vsock_virtio_transport ] || load_mods "${VIRTIO_C_MODS[@]}" ;;
+	rust)
+		if [ -d /sys/module/vmw_vsock_virtio_transport ] ||
+			[ -d /sys/module/vmw_vsock_virtio_transport_common ]; then
+			echo "the C guest driver is loaded: not blacklisted on the command line?" >&2
+			return 1
+		fi
+		load_mods "${VIRTIO_RUST_MODS[@]}" ;;
+	*) echo "unknown guest driver '$1'" >&2; return 1 ;;
+	esac
+	local drv="" i
+	for i in $(seq 50); do
+		drv=$(vsock_dev_driver)
+		[ -n "$drv" ] && break
+		sleep 0.1
+	done
+	echo "guest driver ($1): ${drv:-none} bound to the virtio-vsock device; transports: $(transports)"
+	[ -n "$drv" ]
+}
+
+unload_guest_driver() {
+	case "$1" in
+	c) unload_mods "${VIRTIO_C_MODS[@]}" ;;
+	rust) unload_mods "${VIRTIO_RUST_MODS[@]}" ;;
+	esac
+}
+
 # Which transports are registered, as vsock_test sees them (kallsyms).
 transports() {
 	grep -oE ' (loopback|virtio|vhost)_transport\b' /proc/kallsyms | sort -u | tr -d ' ' | tr '\n' ' '
@@ -146,19 +194,26 @@ run_upstream() {
 	[ $rc = 0 ] || kill $server 2>/dev/null
 	wait $server || rc=$?
 	[ ${#bridge[@]} = 0 ] || { kill "${bridge[@]}" 2>/dev/null; wait "${bridge[@]}" 2>/dev/null; }
+	cat "$OUT/$name-client.log"
+	[ $rc = 0 ] || { echo "$name exited with $rc; server log:" >&2; cat "$OUT/$name-server.log" >&2; }
+	count_upstream "$tool" "$OUT/$name-client.log" $rc "$label"
+}
 
-	# The tools stop at the first failing test: every started test passed
-	# except a failing last one; tests never started count as failed.
+# count_upstream TOOL CLIENT_LOG RC LABEL: record "LABEL: N passed, M
+# failed" for a run of an upstream tool whose client printed CLIENT_LOG and
+# exited with RC.  The tools stop at the first failing test: every started
+# test passed except a failing last one; tests never started count as
+# failed, skipped ones (--skip) as neither.
+count_upstream() {
+	local tool=$1 log=$2 rc=$3 label=$4
 	local total started skipped passed
-	started=$(grep -cE '^[0-9]+ - ' "$OUT/$name-client.log" || true)
+	started=$(grep -cE '^[0-9]+ - ' "$log" || true)
 	# vsock_uring_test has no --list: its total is what it started.
 	total=$("$tool" --list 2>/dev/null | grep -cE '^[0-9]+\s' || true)
 	[ "$total" -gt 0 ] || total=$started
-	skipped=$(grep -cE '^[0-9]+ - .*\.\.\.skipped$' "$OUT/$name-client.log" || true)
+	skipped=$(grep -cE '^[0-9]+ - .*\.\.\.skipped$' "$log" || true)
 	passed=$((started - skipped))
 	[ $rc = 0 ] || passed=$((passed > 0 ? passed - 1 : 0))
-	cat "$OUT/$name-client.log"
-	[ $rc = 0 ] || { echo "$name exited with $rc; server log:" >&2; cat "$OUT/$name-server.log" >&2; }
 	[ "$skipped" = 0 ] || echo "($skipped skipped)"
 	record "$label" "$passed" $((total - passed - skipped))
 	[ $rc = 0 ] && [ "$passed" -gt 0 ]

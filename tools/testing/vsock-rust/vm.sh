@@ -15,7 +15,11 @@
 # VM_KVM=1 to use /dev/kvm (off by default: it is much slower here than TCG),
 # VM_ICOUNT=SHIFT for deterministic instruction-counted time (see below),
 # VM_SHOW=1 to print the suite's output, VM_ENV="NAME ..." to pass
-# those variables to the suite.
+# those variables to the suite.  For vhost-user devices (vhost-user.sh):
+# VM_OUT=DIR as the results dir (default: a new one in the cache),
+# VM_NUMA=1 for guest memory QEMU can share (a memfd backend: vng --numa),
+# VM_QEMU_OPTS="..." for more QEMU options, VM_APPEND="..." for more kernel
+# parameters.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../scripts/lib.sh"
@@ -28,7 +32,7 @@ shift 2
 command -v vng >/dev/null || die "vng (virtme-ng) not found: run scripts/install-deps.sh"
 
 run_id=$(date +%Y%m%d-%H%M%S)-$suite-$$
-out=$VSOCK_RUST_CACHE/runs/$run_id
+out=${VM_OUT:-$VSOCK_RUST_CACHE/runs/$run_id}
 mkdir -p "$out"
 console=$out/console.log
 
@@ -44,6 +48,14 @@ if [ -n "${VM_ICOUNT:-}" ]; then
 	accel+=(--qemu-opts="-icount shift=${VM_ICOUNT},sleep=off")
 fi
 
+extra=()
+if [ "${VM_NUMA:-0}" = 1 ]; then
+	extra+=(--numa "${VM_MEMORY:-2G}")
+fi
+if [ -n "${VM_QEMU_OPTS:-}" ]; then
+	extra+=(--qemu-opts="$VM_QEMU_OPTS")
+fi
+
 args=$(printf '%q ' "$@")
 guest_cmd="KDIR=$kdir OUT=$out ROOT=$VSOCK_RUST_ROOT SUITE=$suite bash $here/guest-run.sh $args"
 # Variables named in VM_ENV reach the suite too.
@@ -55,9 +67,9 @@ start=$(date +%s)
 set +e
 timeout --foreground -k 10 "${VM_TIMEOUT:-900}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" \
-		--cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" \
+		--cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" "${extra[@]}" \
 		--rwdir "$out=$out" --verbose \
-		--append "kunit.autorun=1 oops=panic panic=-1 printk.devkmsg=on" \
+		--append "kunit.autorun=1 oops=panic panic=-1 printk.devkmsg=on ${VM_APPEND:-}" \
 		--exec "$guest_cmd" </dev/null >"$console" 2>&1
 vm_rc=$?
 set -e

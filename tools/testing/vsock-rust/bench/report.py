@@ -6,9 +6,12 @@
 
 Reads RUN_DIR/bench.csv (round,impl,case,metric,value), prints a table of
 the medians per implementation with the Rust/C ratio and the spread across
-rounds, and writes RUN_DIR/bench.json (every run plus the summary) and
-RUN_DIR/bench.png (throughput per buffer size, both implementations).
-Exits 1 when a case lacks a measurement of either implementation.
+rounds (loopback cases, then the guest-driver cases g2h-, h2g-, glat-),
+then one table for each further implementation (alt, rust64k) with its
+ratios to C and Rust, and writes RUN_DIR/bench.json (every run plus the
+summary) and RUN_DIR/bench.png (throughput per buffer size, one panel for
+loopback, guest to host, host to guest).  Exits 1 when a case lacks a
+measurement of an implementation measured in its part.
 """
 import csv
 import json
@@ -27,39 +30,67 @@ def main():
         key = (r["case"], r["metric"])
         data.setdefault(key, {}).setdefault(r["impl"], []).append(float(r["value"]))
 
+    # Cases of the guest-driver part (bench/guest.sh): L2's driver over the
+    # same C vhost host; the others are the loopback part.
+    part = lambda case: "guest" if case.split("-")[0] in ("g2h", "h2g", "glat") else "loopback"
+    # Every implementation measured in a part must be there for each of its
+    # cases.
+    impls_of = {}
+    for (case, _), by_impl in data.items():
+        impls_of.setdefault(part(case), set()).update(by_impl)
+    spread = lambda v, m: (max(v) - min(v)) / m * 100 if m else 0.0
+
     summary = []
     ok = True
     print(f"{'case':<16} {'metric':<10} {'C median':>10} {'Rust median':>12} "
           f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better")
     for (case, metric), by_impl in data.items():
+        missing = sorted(impls_of[part(case)] - set(by_impl))
+        if missing:
+            print(f"{case:<16} {metric:<10} missing measurements of {', '.join(missing)}",
+                  file=sys.stderr)
+            ok = False
         c, rs = by_impl.get("c", []), by_impl.get("rust", [])
         if not c or not rs:
-            print(f"{case:<16} {metric:<10} missing measurements", file=sys.stderr)
+            if not missing:
+                print(f"{case:<16} {metric:<10} missing measurements", file=sys.stderr)
             ok = False
             continue
         mc, mr = statistics.median(c), statistics.median(rs)
         ratio = mr / mc if mc else float("nan")
-        spread = lambda v, m: (max(v) - min(v)) / m * 100 if m else 0.0
         higher = metric in HIGHER_IS_BETTER
         good = ratio >= 1.0 if higher else ratio <= 1.0
+        others = {}
+        for impl, vals in by_impl.items():
+            if impl in ("c", "rust"):
+                continue
+            m = statistics.median(vals)
+            others[impl] = {"median": m, "ratio_over_c": m / mc if mc else float("nan"),
+                            "ratio_over_rust": m / mr if mr else float("nan"),
+                            "spread_pct": spread(vals, m), "rounds": len(vals)}
         summary.append({
             "case": case, "metric": metric, "rounds": min(len(c), len(rs)),
             "c_median": mc, "rust_median": mr, "ratio_rust_over_c": ratio,
             "c_spread_pct": spread(c, mc), "rust_spread_pct": spread(rs, mr),
             "higher_is_better": higher, "rust_at_least_as_good": good,
+            "others": others,
         })
         print(f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
               f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
-    # An "alt" build (A/B runs of two Rust builds): its ratio to C too.
-    if any("alt" in by_impl for by_impl in data.values()):
-        print(f"{'case':<16} {'metric':<10} {'alt median':>10} {'alt/C':>7} {'alt/Rust':>8}")
-        for (case, metric), by_impl in data.items():
-            alt = by_impl.get("alt", [])
-            if alt and by_impl.get("c") and by_impl.get("rust"):
-                ma = statistics.median(alt)
-                print(f"{case:<16} {metric:<10} {ma:>10.3f} "
-                      f"{ma / statistics.median(by_impl['c']):>7.3f} "
-                      f"{ma / statistics.median(by_impl['rust']):>8.3f}")
+    # Further implementations (an "alt" build for A/B runs; the guest
+    # driver with other parameters, e.g. rust64k): their ratios to C and
+    # Rust.
+    extra = sorted({i for s in summary for i in s["others"]})
+    for impl in extra:
+        print()
+        print(f"{'case':<16} {'metric':<10} {impl + ' median':>14} {impl + '/C':>12} "
+              f"{impl + '/Rust':>14}  {'spread':>7}")
+        for s in summary:
+            o = s["others"].get(impl)
+            if o:
+                print(f"{s['case']:<16} {s['metric']:<10} {o['median']:>14.3f} "
+                      f"{o['ratio_over_c']:>12.3f} {o['ratio_over_rust']:>14.3f}  "
+                      f"{o['spread_pct']:>6.1f}%")
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
     print(f"clock: {clock} (icount: guest time counts guest instructions)")
@@ -74,23 +105,34 @@ def main():
     except ImportError:
         print("matplotlib missing: no plot (install python3-matplotlib)", file=sys.stderr)
     else:
-        cases = [s for s in summary if s["case"].startswith("tput-")]
-        if cases:
-            labels = [s["case"][5:] for s in cases]
-            x = range(len(cases))
-            fig, ax = plt.subplots(figsize=(6, 4))
-            for off, impl, color in ((-0.2, "c", "tab:blue"), (0.2, "rust", "tab:orange")):
-                vals = [data[(s["case"], "gbps")][impl] for s in cases]
-                med = [statistics.median(v) for v in vals]
-                err = [[m - min(v) for m, v in zip(med, vals)],
-                       [max(v) - m for m, v in zip(med, vals)]]
-                ax.bar([i + off for i in x], med, 0.4, yerr=err, capsize=3,
-                       label="C" if impl == "c" else "Rust", color=color)
-            ax.set_xticks(list(x), labels)
-            ax.set_xlabel("buffer size")
-            ax.set_ylabel("Gbit/s (median, min-max)")
-            ax.set_title("vsock loopback throughput, 1 VM under TCG")
-            ax.legend()
+        panels = [(p, t, [s for s in summary if s["case"].startswith(p + "-")])
+                  for p, t in (("tput", "loopback"), ("g2h", "guest to host (L2 to L1)"),
+                               ("h2g", "host to guest (L1 to L2)"))]
+        panels = [p for p in panels if p[2]]
+        if panels:
+            colors = {"c": "tab:blue", "rust": "tab:orange", "rust64k": "tab:green",
+                      "alt": "tab:red"}
+            fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+            for ax, (prefix, title, cases) in zip(axes[0], panels):
+                impls = [i for i in ("c", "rust") + tuple(extra)
+                         if all(i in data[(s["case"], "gbps")] for s in cases)]
+                width = 0.8 / len(impls)
+                x = range(len(cases))
+                for k, impl in enumerate(impls):
+                    vals = [data[(s["case"], "gbps")][impl] for s in cases]
+                    med = [statistics.median(v) for v in vals]
+                    err = [[m - min(v) for m, v in zip(med, vals)],
+                           [max(v) - m for m, v in zip(med, vals)]]
+                    off = (k - (len(impls) - 1) / 2) * width
+                    ax.bar([i + off for i in x], med, width, yerr=err, capsize=3,
+                           label={"c": "C", "rust": "Rust"}.get(impl, impl),
+                           color=colors.get(impl))
+                ax.set_xticks(list(x), [s["case"][len(prefix) + 1:] for s in cases])
+                ax.set_xlabel("buffer size")
+                ax.set_ylabel("Gbit/s (median, min-max)")
+                ax.set_title(title)
+                ax.legend()
+            fig.suptitle(f"vsock throughput under TCG ({clock} clock)")
             fig.tight_layout()
             fig.savefig(run / "bench.png", dpi=100)
     print(f"wrote {run / 'bench.json'} and {run / 'bench.png'}")

@@ -2,7 +2,14 @@
 # Benchmark C against Rust over loopback in one VM, in alternating rounds
 # (load one implementation, run every case, unload, load the other).
 # Arguments: ROUNDS (5), BYTES per throughput run (1G), PINGS per latency
-# run (10000).  Senders run on CPU 0 and receivers on CPU 1, so that both
+# run (10000), then for the guest-driver part (bench/guest.sh) GUEST_BYTES
+# per throughput run (BYTES / 16) and GUEST_PINGS per latency run
+# (PINGS / 10).  BENCH_PARTS: "loopback guest" (default) or either;
+# BENCH_GUEST_CONFIGS: the L2 guest drivers ("c rust rust64k", see
+# bench/guest.sh); BENCH_GUEST_BOOT: "each" (one L2 boot per configuration
+# and round) or "one" (one per round, for the smoke run); BENCH_GUEST_REPS:
+# runs of each guest throughput case per boot (1); BENCH_GUEST_DIAG=1:
+# diagnostics (bench/guest_diag.py).  Senders run on CPU 0 and receivers on CPU 1, so that both
 # implementations see the same placement in every round; the scheduler's
 # choices were the largest source of spread.  Every measurement goes to $OUT/bench.csv as
 # "round,impl,case,metric,value"; tools/testing/vsock-rust/bench/report.py
@@ -10,10 +17,13 @@
 rounds=${1:-5}
 bytes=${2:-1G}
 pings=${3:-10000}
+parts=${BENCH_PARTS:-loopback guest}
 perf=$TOOLS/vsock_perf
 ncpu=$(nproc)
 on_tx() { if [ "$ncpu" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
-on_rx() { if [ "$ncpu" -ge 2 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+# on_rx only runs in the background (&): it replaces the subshell, so that
+# $! is the program itself and killing it (the ping-pong server) works.
+on_rx() { if [ "$ncpu" -ge 2 ]; then exec taskset -c 1 "$@"; else exec "$@"; fi; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong
 csv=$OUT/bench.csv
 echo "round,impl,case,metric,value" >"$csv"
@@ -29,6 +39,14 @@ to_bytes() {
 	esac
 }
 total=$(to_bytes "$bytes")
+GUEST_BYTES=$(to_bytes "${4:-$((total / 16))}")
+GUEST_PINGS=${5:-$((pings / 10))}
+[ "$GUEST_PINGS" -ge 1 ] || GUEST_PINGS=1
+GUEST_WARM=$(( GUEST_BYTES / 4 < (16 << 20) ? GUEST_BYTES / 4 : (16 << 20) ))
+GUEST_CONFIGS=${BENCH_GUEST_CONFIGS:-c rust rust64k}
+GUEST_DIAG=${BENCH_GUEST_DIAG:-}
+GUEST_REPS=${BENCH_GUEST_REPS:-1}
+STATIC_TOOLS=$KDIR/vsock-tools-static
 
 # throughput IMPL ROUND BUF: one vsock_perf run, receiver's rate.
 throughput() {
@@ -81,19 +99,46 @@ streams() {
 	echo "$r,$impl,streams-$n,gbps,$rate" >>"$csv"
 }
 
-for r in $(seq "$rounds"); do
-	# Alternate which implementation goes first.
-	# BENCH_IMPLS="c rust alt" compares three (alt: see load_impl).
-	order=${BENCH_IMPLS:-c rust}
-	if [ $((r % 2)) = 0 ]; then order=$(tr ' ' '\n' <<<"$order" | tac | tr '\n' ' '); fi
-	for impl in $order; do
-		load_impl "$impl"
-		echo "round $r: $impl ($(transports))"
-		for buf in 4K 64K 128K; do throughput "$impl" "$r" "$buf"; done
-		for size in 64 4096; do latency "$impl" "$r" "$size"; done
-		for n in 1 8; do streams "$impl" "$r" "$n"; done
-		unload_impl "$impl"
+# order ROUND LIST: LIST, reversed in even rounds (alternate which
+# implementation goes first).
+order() {
+	if [ $(($1 % 2)) = 0 ]; then tr ' ' '\n' <<<"$2" | tac | tr '\n' ' '; else echo "$2"; fi
+}
+
+if [[ " $parts " == *" loopback "* ]]; then
+	for r in $(seq "$rounds"); do
+		# BENCH_IMPLS="c rust alt" compares three (alt: see load_impl).
+		for impl in $(order "$r" "${BENCH_IMPLS:-c rust}"); do
+			load_impl "$impl"
+			echo "round $r: $impl ($(transports))"
+			for buf in 4K 64K 128K; do throughput "$impl" "$r" "$buf"; done
+			for size in 64 4096; do latency "$impl" "$r" "$size"; done
+			for n in 1 8; do streams "$impl" "$r" "$n"; done
+			unload_impl "$impl"
+		done
 	done
-done
+fi
+
+# The guest drivers.  Failures exit explicitly: guest-run.sh's set -e does
+# not hold in the suite (it runs on the left of ||).
+if [[ " $parts " == *" guest "* ]]; then
+	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
+	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
+		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
+	echo "guest drivers: $GUEST_CONFIGS; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
+	guest_prepare || exit 1
+	for r in $(seq "$rounds"); do
+		if [ "${BENCH_GUEST_BOOT:-each}" = one ]; then
+			echo "round $r: guests $(order "$r" "$GUEST_CONFIGS") in one L2 boot"
+			guest_boot "$r" $(order "$r" "$GUEST_CONFIGS") || exit 1
+		else
+			for cfg in $(order "$r" "$GUEST_CONFIGS"); do
+				echo "round $r: guest $cfg"
+				guest_boot "$r" "$cfg" || exit 1
+			done
+		fi
+	done
+	guest_finish
+fi
 cat "$csv"
 record "bench runs" $(( $(wc -l <"$csv") - 1 )) 0

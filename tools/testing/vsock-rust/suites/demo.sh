@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # make demo: load our modules, show their self-tests, then a vsock echo over
-# the Rust loopback transport (CID 1): socat, then samples/vsock/vsock_echo.
+# the Rust loopback transport (CID 1): socat, then samples/vsock/vsock_echo;
+# then a guest (a nested VM under QEMU's vhost-vsock-pci, CID 3) running the
+# Rust guest driver talks to this VM, its host (CID 2, upstream's vhost_vsock
+# for now), with an echo each way.
 say() { printf '\n=== %s\n' "$*"; }
 
 say "kernel $(uname -r), vsock-rust modules from $ROOT"
@@ -34,5 +37,48 @@ if [ "$reply" = "hello over vsock loopback" ] && echo "$sample" | grep -q "got '
 	record "demo echo" 1 0
 else
 	record "demo echo" 0 1
+	false
+fi
+
+say "a guest with the Rust guest driver, this VM as its host"
+host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
+	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+load_mods "${host_mods[@]}"
+echo "host: $(lsmod | awk 'NR > 1 && /vsock|vhost/ { print $1 }' | tr '\n' ' ')"
+"$ROOT/samples/vsock/vsock_echo" server 5000 >"$OUT/demo-host-echo.log" 2>&1 &
+srv=$!
+# The guest loads vsock_rs_common and vsock_rs_virtio, echoes through the
+# host's server, then serves port 5001 for the host for 60 s at most.
+"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/demo-l2.cpio.gz" \
+	"echo \"guest: \$(lsmod | cut -d\" \" -f1 | grep vsock | tr \"\\n\" \" \")\";
+	 grep -w virtio_transport /proc/kallsyms | sed \"s/^/guest: /\";
+	 vsock_echo client 2 5000 hello-from-guest || exit 1;
+	 vsock_echo server 5001 & sleep 60" \
+	"$ROOT/net/vmw_vsock/vsock_rs_common.ko" "$ROOT/net/vmw_vsock/vsock_rs_virtio.ko" \
+	-- "$ROOT/samples/vsock/vsock_echo"
+timeout 300 qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nographic -no-reboot \
+	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$OUT/demo-l2.cpio.gz" \
+	-append "console=ttyS0 quiet panic=-1 oops=panic" \
+	-device vhost-vsock-pci,guest-cid=3 </dev/null >"$OUT/demo-l2.log" 2>&1 &
+qemu=$!
+from_host=
+for _ in $(seq 240); do
+	if grep -q "sent 'hello-from-guest'" "$OUT/demo-l2.log" 2>/dev/null; then
+		from_host=$("$ROOT/samples/vsock/vsock_echo" client 3 5001 hello-from-host 2>&1) && break
+	fi
+	grep -q "L2-STATUS" "$OUT/demo-l2.log" 2>/dev/null && break
+	sleep 0.5
+done
+kill $qemu 2>/dev/null; wait $qemu 2>/dev/null
+kill $srv 2>/dev/null; wait $srv 2>/dev/null
+grep -aE "^(guest:|vsock_echo)" "$OUT/demo-l2.log" || true
+echo "host: $from_host"
+unload_mods "${host_mods[@]}"
+if grep -q "got 'hello-from-guest'" "$OUT/demo-l2.log" && grep -q "got 'hello-from-host'" <<<"$from_host" &&
+	! grep -qaE "Oops|BUG:|WARNING:|Call Trace" "$OUT/demo-l2.log"; then
+	record "demo guest driver echo both ways" 1 0
+else
+	cat "$OUT/demo-l2.log"
+	record "demo guest driver echo both ways" 0 1
 	false
 fi

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Static builds of upstream's vsock tools, for nested L2 guests (a busybox
+# initramfs without a C library): vsock_test (suite pair) and vsock_perf.
+#
+#   scripts/build-static-tools.sh KDIR
+#
+# KDIR is a kernel build of scripts/build-kernel.sh: its copy of
+# tools/testing/vsock (tools-build/, against the build's UAPI headers) is
+# built again with -static into KDIR/vsock-tools-static/, outside the repo.
+# Idempotent: a finished build is reused ('make modules' runs this).  A
+# separate script and not a step of build-kernel.sh, whose own hash names
+# the kernel build (any edit there means a new kernel build).  The last line
+# printed is the tools dir.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# = 1 ] || die "usage: build-static-tools.sh KDIR"
+kdir=$1
+src=$kdir/tools-build/tools/testing/vsock
+[ -f "$src/vsock_test.c" ] || die "no tools/testing/vsock in $kdir: run scripts/build-kernel.sh"
+out=$kdir/vsock-tools-static
+tools=(vsock_test vsock_perf)
+
+# built: every tool is there and no newer than its sources.
+built() {
+	local t
+	for t in "${tools[@]}"; do
+		[ -x "$out/$t" ] || return 1
+		[ -z "$(find "$src" -name '*.[ch]' -newer "$out/$t")" ] || return 1
+	done
+}
+
+if ! built; then
+	# One build per kernel dir at a time (several worktrees share it).
+	exec 9>"$kdir/.static-tools.lock"
+	flock 9
+	if ! built; then
+		log "building static ${tools[*]} in $out"
+		b=$kdir/tools-build-static
+		rm -rf "$b"
+		mkdir -p "$b/tools/testing" "$out"
+		cp -r "$src" "$b/tools/testing/"
+		cp -r "$kdir/tools-build/tools/include" "$b/tools/"
+		# Its Makefile takes the UAPI headers from ../../../usr/include.
+		ln -sfn "$kdir/usr" "$b/usr"
+		make -s -C "$b/tools/testing/vsock" clean >/dev/null
+		make -s -C "$b/tools/testing/vsock" -j"$(nproc)" LDFLAGS=-static "${tools[@]}" \
+			>"$b.log" 2>&1 || {
+			tail -20 "$b.log" >&2
+			die "building static ${tools[*]} failed (log $b.log)"
+		}
+		# glibc warns that getaddrinfo() needs its shared NSS modules at
+		# run time: not for numeric addresses and ports, all the tests use.
+		for t in "${tools[@]}"; do
+			file -L "$b/tools/testing/vsock/$t" | grep -q 'statically linked' ||
+				die "$t is not static"
+			# Stripped: it goes into every nested guest's initramfs.
+			install -s -m 755 "$b/tools/testing/vsock/$t" "$out/$t.tmp"
+			mv "$out/$t.tmp" "$out/$t"
+		done
+	fi
+fi
+echo "$out"

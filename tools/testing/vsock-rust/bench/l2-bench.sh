@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0
+# The L2 side of the guest-driver benchmark (bench/guest.sh drives the L1
+# side): runs under busybox sh from the L2 initramfs as /bin/l2-bench.sh.
+# Parameters from the kernel command line:
+#
+#   vsb.cfg=A,B,...   guest driver configurations, in turn (guest.sh)
+#   vsb.bytes=N       bytes per g2h run
+#   vsb.warm=N        bytes of the g2h warm-up runs
+#   vsb.bufs=A,B,...  buffer sizes (4K,64K,128K)
+#   vsb.reps=N        runs of each throughput case (1)
+#   vsb.diag=1        L2-DIAG lines: L2's counters around each run
+#
+# Ports as in guest.sh: g2h receivers in L1 on 20500 + 10 * run + n for
+# the n-th buffer size (from 1; run 0 is the warm-up), h2g receivers here
+# on 20600 + 10 * run + n likewise, the ping-pong server here on 20430,
+# the end of a configuration on 20439.
+cfgs= bytes= warm= bufs= diag= reps=1
+for a in $(cat /proc/cmdline); do
+	case $a in
+	vsb.cfg=*) cfgs=${a#*=} ;;
+	vsb.bytes=*) bytes=${a#*=} ;;
+	vsb.warm=*) warm=${a#*=} ;;
+	vsb.bufs=*) bufs=${a#*=} ;;
+	vsb.diag=1) diag=1 ;;
+	vsb.reps=*) reps=${a#*=} ;;
+	esac
+done
+bufs=$(echo "$bufs" | tr , ' ')
+echo "L2-PARAMS: $(cat /proc/cmdline)"
+
+# L2-T: L2's uptime at each step (read is a shell builtin: no process).
+t() { read -r up _ </proc/uptime; echo "L2-T: $up $*"; }
+
+# d CFG CASE before|after: with vsb.diag=1, L2's interrupts per virtio
+# vector, its CPU ticks (user, system, irq + softirq, idle) and context
+# switches.
+d() {
+	[ -n "$diag" ] || return 0
+	echo "L2-DIAG: $1 $2 $3 $(awk '
+		/virtio0-/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+			printf "%s=%d ", $NF, n }
+		/^cpu / { printf "user=%d sys=%d irq=%d idle=%d ", $2 + $3, $4, $7 + $8, $5 + $6 }
+		/^ctxt/ { printf "ctxt=%d", $2 }' /proc/interrupts /proc/stat)"
+}
+
+load() {
+	case $1 in
+	c) insmod /bin/vmw_vsock_virtio_transport_common.ko && insmod /bin/vmw_vsock_virtio_transport.ko ;;
+	rust) insmod /bin/vsock_rs_common.ko && insmod /bin/vsock_rs_virtio.ko ;;
+	rust64k) insmod /bin/vsock_rs_common.ko && insmod /bin/vsock_rs_virtio.ko rx_buf_size=65536 ;;
+	alt) insmod /bin/alt/vsock_rs_common.ko && insmod /bin/alt/vsock_rs_virtio.ko ;;
+	*) echo "L2: unknown configuration '$1'"; false ;;
+	esac
+}
+
+# Closed connections hold the transport for up to the 8 s close timeout.
+unload() {
+	local m n
+	case $1 in
+	c) set -- vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common ;;
+	*) set -- vsock_rs_virtio vsock_rs_common ;;
+	esac
+	for m; do
+		n=0
+		until rmmod $m 2>/dev/null; do
+			n=$((n + 1))
+			[ $n -lt 200 ] || { echo "L2: rmmod $m failed"; return 1; }
+			sleep 0.1
+		done
+	done
+}
+
+for cfg in $(echo "$cfgs" | tr , ' '); do
+	t "$cfg modules"
+	load $cfg || exit 1
+	# The driver bound to the device (the only virtio device here).
+	drv=$(readlink /sys/bus/virtio/devices/virtio0/driver)
+	echo "L2-CFG: $cfg, virtio0 bound to ${drv##*/}"
+	[ -n "$drv" ] || exit 1
+	vsock_pingpong server 20430 &
+	srv=$!
+	# g2h: L1's receivers listen already; a warm-up run of each size (run
+	# 0), then the runs.
+	t "$cfg g2h"
+	for k in $(seq 0 $reps); do
+		i=1
+		n=$bytes
+		[ $k != 0 ] || n=$warm
+		for buf in $bufs; do
+			d $cfg g2h-$buf/$k before
+			vsock_perf --sender 2 --port $((20500 + 10 * k + i)) --bytes $n \
+				--buf-size $buf >/dev/null || exit 1
+			d $cfg g2h-$buf/$k after
+			i=$((i + 1))
+		done
+	done
+	# h2g: L1 connects once each receiver listens (it retries).
+	t "$cfg h2g"
+	for k in $(seq 0 $reps); do
+		i=1
+		for buf in $bufs; do
+			d $cfg h2g-$buf/$k before
+			vsock_perf --port $((20600 + 10 * k + i)) --buf-size $buf >/tmp/rx.log || exit 1
+			d $cfg h2g-$buf/$k after
+			[ $k = 0 ] ||
+				echo "L2-H2G: $cfg $buf $k $(sed -nE 's/^rx performance: ([0-9.]+) Gbits.*/\1/p' /tmp/rx.log)"
+			i=$((i + 1))
+		done
+	done
+	# L1 pings the server, then connects here to end the configuration.
+	t "$cfg lat"
+	d $cfg lat before
+	vsock_perf --port 20439 --buf-size 4K >/dev/null || exit 1
+	d $cfg lat after
+	kill $srv
+	wait $srv
+	# Diagnostics: where the vsock modules sit, to name L2 code addresses.
+	[ -z "$diag" ] ||
+		grep -E '\[(vsock_rs_|vmw_vsock_)' /proc/kallsyms | sed "s/^/L2-KSYM: $cfg /"
+	t "$cfg end"
+	unload $cfg || exit 1
+done
