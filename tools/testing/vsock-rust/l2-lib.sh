@@ -23,7 +23,11 @@
 #
 # L2 boots with tsc=reliable: under TCG the clocksource watchdog otherwise
 # often finds the TSC unstable and switches to the HPET, whose every read
-# is an exit to QEMU, slowing the whole guest down.
+# is an exit to QEMU, slowing the whole guest down.  And with
+# kunit.autorun=0: the test kernels run the KUnit suites of every module
+# at insmod (CONFIG_KUNIT_AUTORUN_ENABLED), ours included, which costs
+# seconds per insmod in L2 (minutes on the debug kernel); suite kunit runs
+# them.
 
 L2_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 L2_SEQ=0
@@ -31,12 +35,14 @@ L2_PID=
 L2_CTL_PID=
 
 # l2_initramfs OUT FILE...: the agent is /init's command; FILEs (programs,
-# modules) go to /bin; nothing loads at boot.
+# modules) go to /bin; nothing loads at boot.  OUT is an uncompressed cpio
+# archive: inflating one under nested TCG costs L2 seconds (a debug kernel,
+# minutes).
 l2_initramfs() {
 	local out=$1
 	shift
-	"$L2_LIB_DIR/mkinitramfs.sh" "$out" "sh /bin/l2-agent.sh" -- \
-		"$L2_LIB_DIR/l2-agent.sh" "$@"
+	"$L2_LIB_DIR/mkinitramfs.sh" "$out.gz" "sh /bin/l2-agent.sh" -- \
+		"$L2_LIB_DIR/l2-agent.sh" "$@" && gunzip -f "$out.gz"
 }
 
 # The QEMU command line of L2 with guest CID $1 (and extra arguments).
@@ -46,7 +52,7 @@ l2_qemu_args() {
 	L2_ARGS=(qemu-system-x86_64 -accel tcg -machine pc -smp 1 -m "${L2_MEMORY:-256M}"
 		-nodefaults -no-user-config -display none -no-reboot
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD"
-		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic tsc=reliable"
+		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic tsc=reliable kunit.autorun=0"
 		-chardev "file,id=con,path=$L2_DIR/console.log,append=on" -serial chardev:con
 		-device virtio-serial-pci
 		-chardev "socket,id=ctl,path=$L2_RUN/ctl.sock,server=on,wait=off"

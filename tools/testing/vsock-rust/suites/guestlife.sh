@@ -33,10 +33,14 @@
 # WARN, BUG, KASAN or lockdep report, kmemleak (when L2's kernel has it) no
 # leak, and the modules must unload at the end.
 #
-# Arguments: implementations (default: c rust).  Environment: L2_KDIR,
-# the kernel L2 boots (default: this VM's; its C modules are used, ours
-# must be built for it), GUESTLIFE_KO_DIR (where our modules are, default
-# net/vmw_vsock of the repo), GUESTLIFE_CYCLES (20 of each kind),
+# Arguments: implementations (default: c rust), each IMPL or IMPL:debug.
+# Environment: L2_KDIR, the kernel L2 boots (default: this VM's; its C
+# modules are used, ours must be built for it), GUESTLIFE_KO_DIR (where our
+# modules are, default net/vmw_vsock of the repo); for IMPL:debug, in the
+# same L1 boot, L2_DEBUG_KDIR and GUESTLIFE_DEBUG_KO_DIR instead.
+# GUESTLIFE_PARTS (default "reset freeze cycles"; reset: loadvm and
+# migration) and, per part, GUESTLIFE_DEBUG_PARTS for IMPL:debug (default
+# the same).  GUESTLIFE_CYCLES (20 of each kind),
 # GUESTLIFE_MIB (MiB each way after an event, 2), GUESTLIFE_KIB (KiB each
 # way after a cycle, 256).
 set +e
@@ -46,15 +50,10 @@ impls=("$@")
 cycles=${GUESTLIFE_CYCLES:-20}
 big=$(( ${GUESTLIFE_MIB:-2} * 1048576 ))
 small=$(( ${GUESTLIFE_KIB:-256} * 1024 ))
-L2_KDIR=${L2_KDIR:-$KDIR}
-L2_KERNEL=$L2_KDIR/arch/x86/boot/bzImage
 life=$ROOT/tools/testing/vsock-rust/progs/life/vsock_life
-ko=${GUESTLIFE_KO_DIR:-$ROOT/net/vmw_vsock}
+parts_default=${GUESTLIFE_PARTS:-reset freeze cycles}
+parts_debug=${GUESTLIFE_DEBUG_PARTS:-$parts_default}
 [ -x "$life" ] || { echo "guestlife: $life not built (make modules)" >&2; false; return; }
-if grep -q '^CONFIG_KASAN=y' "$L2_KDIR/.config"; then
-	: "${L2_MEMORY:=512M}"
-	: "${L2_CMD_TIMEOUT:=1200}"
-fi
 HOST_MODS=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
 	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
 load_mods "${HOST_MODS[@]}" || return
@@ -238,8 +237,8 @@ l2_cycle() {
 }
 
 record_group() {
-	record "$1 ($impl)" "$ok" "$bad"
-	echo "guestlife: $1 ($impl) took $(( $(ts) - t0 )) s"
+	record "$1 ($label)" "$ok" "$bad"
+	echo "guestlife: $1 ($label) took $(( $(ts) - t0 )) s"
 	[ "$bad" = 0 ] || rc=1
 	ok=0 bad=0 t0=$(ts)
 }
@@ -248,20 +247,38 @@ l2_splats='Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Tra
 
 # --- one implementation -------------------------------------------------------
 run_impl() {
-	impl=$1
-	local mods drv common kmemleak=0 t_impl i
+	impl=${1%%:*}
+	local mods drv common kmemleak=0 t_impl i L2_KDIR L2_KERNEL ko parts
+	local L2_MEMORY=${L2_MEMORY:-} L2_CMD_TIMEOUT=${L2_CMD_TIMEOUT:-}
+	local L2_BOOT_TIMEOUT=${L2_BOOT_TIMEOUT:-}
+	case "$1" in
+	*:debug) label="$impl, debug kernel" L2_KDIR=$L2_DEBUG_KDIR
+		ko=${GUESTLIFE_DEBUG_KO_DIR:-} parts=$parts_debug ;;
+	*:*) echo "guestlife: unknown kernel in $1" >&2; return 1 ;;
+	*) label=$impl L2_KDIR=${L2_KDIR:-$KDIR} ko=${GUESTLIFE_KO_DIR:-$ROOT/net/vmw_vsock}
+		parts=$parts_default ;;
+	esac
+	echo "=== guestlife: $label"
+	L2_KERNEL=$L2_KDIR/arch/x86/boot/bzImage
+	[ -f "$L2_KERNEL" ] || { echo "guestlife: no kernel in '$L2_KDIR'" >&2; return 1; }
+	if grep -q '^CONFIG_KASAN=y' "$L2_KDIR/.config"; then
+		: "${L2_MEMORY:=512M}"
+		: "${L2_CMD_TIMEOUT:=1200}"
+		: "${L2_BOOT_TIMEOUT:=1800}"
+	fi
 	case "$impl" in
 	c) mods=("$L2_KDIR/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko"
 		"$L2_KDIR/net/vmw_vsock/vmw_vsock_virtio_transport.ko")
 	   common=vmw_vsock_virtio_transport_common drv=vmw_vsock_virtio_transport ;;
 	rust) mods=("$ko/vsock_rs_common.ko" "$ko/vsock_rs_virtio.ko")
-	   common=vsock_rs_common drv=vsock_rs_virtio ;;
+	   common=vsock_rs_common drv=vsock_rs_virtio
+	   [ -f "$ko/vsock_rs_virtio.ko" ] || { echo "guestlife: no vsock_rs_virtio.ko in '$ko'" >&2; return 1; } ;;
 	*) echo "guestlife: unknown implementation $impl" >&2; return 1 ;;
 	esac
-	L2_DIR=$OUT/l2-$impl
+	L2_DIR=$OUT/l2-${1/:/-}
 	# Sockets, the snapshot image and the migration stream stay local.
-	L2_RUN=$(mktemp -d /tmp/guestlife-$impl.XXXXXX)
-	L2_INITRD=$L2_RUN/initrd.cpio.gz
+	L2_RUN=$(mktemp -d /tmp/guestlife-${1/:/-}.XXXXXX)
+	L2_INITRD=$L2_RUN/initrd.cpio
 	mkdir -p "$L2_DIR"
 	l2_initramfs "$L2_INITRD" "$life" "${mods[@]}" || return 1
 	qemu-img create -q -f qcow2 "$L2_RUN/snap.qcow2" 16M || return 1
@@ -286,7 +303,11 @@ run_impl() {
 		"insmod /bin/$common.ko && $ins && (vsock_life serve 7001 10 >/tmp/serve.log 2>&1 &)"
 	record_group "L2 boot and load"
 
+	# has PART: PART is one of this L2's parts.
+	has() { [[ " $parts " == *" $1 "* ]]; }
+
 	# Transport reset: savevm + loadvm.
+	if has reset; then
 	check "holders up" start_holders r1
 	check "savevm, loadvm" l2_qmp "hmp:savevm life" "hmp:loadvm life"
 	event_checks r1 3
@@ -302,19 +323,24 @@ run_impl() {
 	event_checks r2 4
 	rm -f "$L2_RUN/migration"
 	record_group "transport reset, migration"
+	fi
 
 	# Freeze and restore, with connections open and transfers in flight.
+	if has freeze; then
 	check "holders up" start_holders f
 	start_xfers f 1073741824
 	check "freeze" l2 'echo devices >/sys/power/pm_test; echo 1 >/sys/module/suspend/parameters/pm_test_delay;
 		echo freeze >/sys/power/state; r=$?; echo none >/sys/power/pm_test; dmesg | grep -q "suspend debug: Waiting" && exit $r'
 	check "transfers in flight reset" xfers_ended f reset
-	event_checks f 4 'ECONNRESET|ENOTCONN'
+	event_checks f "$gcid" 'ECONNRESET|ENOTCONN'
 	record_group "freeze/restore"
+	fi
 
 	# rmmod/insmod cycles.
 	local cmd param
-	for ((i = 1; i <= cycles; i++)); do
+	local ncyc=$cycles
+	has cycles || ncyc=0
+	for ((i = 1; i <= ncyc; i++)); do
 		param= cmd=
 		# Rust: every fourth cycle with the largest receive buffers.
 		[ "$impl" = rust ] && [ $((i % 4)) = 3 ] && param=rx_buf_size=65536
@@ -341,20 +367,20 @@ run_impl() {
 		check "cycle $i: rmmod, insmod $param" l2_cycle "rmmod/insmod cycle $i" "$cmd"
 		stop_churn "cycle $i"
 	done
-	record_group "rmmod/insmod cycles"
+	[ "$ncyc" = 0 ] || record_group "rmmod/insmod cycles"
 
 	# unbind/bind cycles.
 	local dev sysd=/sys/bus/virtio/drivers/$drv
 	dev=$(l2 "ls $sysd | grep '^virtio'")
 	echo "  device $dev"
-	for ((i = 1; i <= cycles; i++)); do
+	for ((i = 1; i <= ncyc; i++)); do
 		if [ $((i % 5)) = 0 ]; then
 			check "cycle $i: holders up" start_holders u$i
 			start_xfers u$i 1073741824
 			check "cycle $i: unbind, bind" l2_cycle "unbind/bind cycle $i" \
 				"echo $dev >$sysd/unbind && echo $dev >$sysd/bind"
 			check "cycle $i: transfers in flight reset" xfers_ended u$i reset
-			event_checks u$i 4
+			event_checks u$i "$gcid"
 			continue
 		fi
 		[ $((i % 5)) = 2 ] || [ $((i % 5)) = 4 ] && start_churn u$i 7001
@@ -362,7 +388,7 @@ run_impl() {
 			"echo $dev >$sysd/unbind && echo $dev >$sysd/bind"
 		stop_churn "cycle $i"
 	done
-	record_group "unbind/bind cycles"
+	[ "$ncyc" = 0 ] || record_group "unbind/bind cycles"
 
 	# The end: nothing holds the modules, they unload; L2's log is clean.
 	l2 'kill $(pidof vsock_life) 2>/dev/null; true'
@@ -393,7 +419,7 @@ run_impl() {
 		bad=$((bad + 1))
 	fi
 	record_group "unload, kernel log"
-	echo "guestlife: $impl took $(( $(ts) - t_impl )) s"
+	echo "guestlife: $label took $(( $(ts) - t_impl )) s"
 }
 
 rc=0
