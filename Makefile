@@ -74,7 +74,8 @@ vmtest: modules
 # for each implementation in GUEST: transport reset (loadvm, migration),
 # freeze/restore, rmmod/insmod and unbind/bind cycles.  L1 (the vhost host)
 # runs the default kernel, L2 the VARIANT kernel with the modules built for
-# it.  GUESTLIFE_CYCLES cycles of each kind.  GUESTLIFE_CLOCK=icount
+# it.  GUESTLIFE_CYCLES cycles of each kind; GUESTLIFE_PARTS (default
+# "reset freeze cycles") selects parts.  GUESTLIFE_CLOCK=icount
 # (default): L1 on the instruction-counted clock (VM_ICOUNT=0) and L2 on
 # L1's, so the suite's time limits (L2's boot, each command) count guest
 # instructions, not the build machine's load; wall: plain multi-threaded TCG.
@@ -83,7 +84,8 @@ GUESTLIFE_CYCLES ?= 20
 GUESTLIFE_CLOCK ?= icount
 guestlife: deps modules
 	@L2_KDIR="$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
-		GUESTLIFE_CYCLES=$(GUESTLIFE_CYCLES) VM_ENV="L2_KDIR GUESTLIFE_CYCLES" \
+		GUESTLIFE_CYCLES=$(GUESTLIFE_CYCLES) GUESTLIFE_PARTS="$(GUESTLIFE_PARTS)" \
+		VM_ENV="L2_KDIR GUESTLIFE_CYCLES GUESTLIFE_PARTS" \
 		VM_ICOUNT=$(if $(filter icount,$(GUESTLIFE_CLOCK)),0,) \
 		VM_TIMEOUT=$(if $(filter debug,$(VARIANT)),7200,3600) VM_SHOW=1 \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh default | tail -n 1)" \
