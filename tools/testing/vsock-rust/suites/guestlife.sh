@@ -248,7 +248,9 @@ l2_splats='Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Tra
 # --- one implementation -------------------------------------------------------
 run_impl() {
 	impl=${1%%:*}
-	local mods drv common kmemleak=0 t_impl i L2_KDIR L2_KERNEL ko parts
+	local mods drv common kmemleak=0 t_impl i L2_KERNEL ko parts
+	# Copies of what the caller set (a plain "local" would unset them).
+	local L2_KDIR=${L2_KDIR:-}
 	local L2_MEMORY=${L2_MEMORY:-} L2_CMD_TIMEOUT=${L2_CMD_TIMEOUT:-}
 	local L2_BOOT_TIMEOUT=${L2_BOOT_TIMEOUT:-}
 	case "$1" in
