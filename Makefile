@@ -10,6 +10,7 @@
 #   make demo                  the main job: boot a VM, load, show an echo
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
+#   make guestlife [GUEST="c rust"] [VARIANT=debug]  the guest driver's life cycle
 #   make pair [HOST=c|rust] [GUEST="c rust"] [PAIR_CLOCK=icount|wall]
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
@@ -41,7 +42,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest pair vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife pair vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -59,6 +60,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/life
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/vhostile
 
@@ -73,11 +75,33 @@ IMPL ?= c
 vmtest: modules
 	@tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(SUITE) $(IMPL)
 
+# The guest driver's life cycle (suites/guestlife.sh) in a nested L2 guest,
+# for each implementation in GUEST: transport reset (loadvm, migration),
+# freeze/restore, rmmod/insmod and unbind/bind cycles.  L1 (the vhost host)
+# runs the default kernel, L2 the VARIANT kernel with the modules built for
+# it.  GUESTLIFE_CYCLES cycles of each kind; GUESTLIFE_PARTS (default
+# "reset freeze cycles") selects parts.  GUESTLIFE_CLOCK=icount
+# (default): L1 on the instruction-counted clock (VM_ICOUNT=0) and L2 on
+# L1's, so the suite's time limits (L2's boot, each command) count guest
+# instructions, not the build machine's load; wall: plain multi-threaded TCG.
+GUEST ?= c rust
+GUESTLIFE_CYCLES ?= 20
+GUESTLIFE_CLOCK ?= icount
+guestlife: deps modules
+	@L2_KDIR="$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		GUESTLIFE_CYCLES=$(GUESTLIFE_CYCLES) GUESTLIFE_PARTS="$(GUESTLIFE_PARTS)" \
+		VM_ENV="L2_KDIR GUESTLIFE_CYCLES GUESTLIFE_PARTS" \
+		VM_ICOUNT=$(if $(filter icount,$(GUESTLIFE_CLOCK)),0,) \
+		VM_TIMEOUT=$(if $(filter debug,$(VARIANT)),7200,3600) VM_SHOW=1 \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh default | tail -n 1)" \
+		guestlife $(GUEST)
+
+# Benchmark C against Rust over loopback (not part of check, which runs a
+# smoke run): ROUNDS alternating rounds, BENCH_BYTES per throughput run.
 # Host against guest implementations over a real virtio-vsock device (suite
 # pair): one VM with the vhost backend HOST, one nested guest boot per GUEST.
 # HOST is taken from the command line only: some shells export HOST as the
 # machine's name.
-GUEST ?= c rust
 PAIR_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),c)
 # PAIR_CLOCK=icount (default): the VM runs on QEMU's instruction-counted
 # clock (VM_ICOUNT=0), and the nested guest, a process of it, on the VM's
@@ -233,5 +257,6 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/bench clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/life clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/vhostile clean

@@ -135,16 +135,33 @@ if ! scripts/build-kernel.sh debug >"$logs/kernel-debug.log" 2>&1; then
 	cat "$logs/kernel-debug.log"
 	add "kernel build (debug)" 0 1
 else
-	kdir=$(tail -n 1 "$logs/kernel-debug.log")
+	kdir_debug=$(tail -n 1 "$logs/kernel-debug.log")
+	ko_debug=$VSOCK_RUST_CACHE/check-ko-debug
+	rm -rf "$ko_debug"
 	make --no-print-directory clean >/dev/null 2>&1
 	if step "module build (debug kernel)" modules-debug.log \
 		make --no-print-directory modules VARIANT=debug; then
 		# One VM for all of them: boot and kmemleak scans are slow there.
-		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir" "[debug] " "debug 50"
+		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir_debug" "[debug] " "debug 50"
+		# Kept for the guest driver's life cycle on the debug kernel.
+		mkdir -p "$ko_debug" && cp net/vmw_vsock/vsock_rs_*.ko "$ko_debug/"
 	fi
 	# Leave the modules built for the default kernel again.
 	make --no-print-directory clean >/dev/null 2>&1
 	make --no-print-directory modules >/dev/null 2>&1
+	# The Rust guest driver's life cycle (suite guestlife) in one L1 boot
+	# on the default kernel (C vhost_vsock), on the instruction-counted
+	# clock: an L2 on the default kernel (transport resets, freeze/restore,
+	# 20 rmmod/insmod and 20 unbind/bind cycles) and an L2 on the debug
+	# kernel (KASAN, lockdep, kmemleak) with the same 20 + 20 cycles.
+	if [ -n "${kdir:-}" ] && [ -f "$ko_debug/vsock_rs_virtio.ko" ]; then
+		L2_DEBUG_KDIR=$kdir_debug GUESTLIFE_DEBUG_KO_DIR=$ko_debug \
+		GUESTLIFE_DEBUG_PARTS=cycles VM_ICOUNT=0 VM_TIMEOUT=5400 \
+		VM_ENV="L2_DEBUG_KDIR GUESTLIFE_DEBUG_KO_DIR GUESTLIFE_DEBUG_PARTS" \
+			run_vm_suites "$kdir" "" "guestlife rust rust:debug"
+	else
+		add "vm guestlife (no debug modules)" 0 1
+	fi
 fi
 
 echo
