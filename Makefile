@@ -15,6 +15,8 @@
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
 #                              vmtest.sh's shared-VM cases, per GUEST
+#   make nsvm [NSVM_HOST="c rust"] [NSVM_GUEST=c]  vmtest.sh's namespace
+#                              cases with a VM, per vhost backend
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -38,7 +40,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest guestlife pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife pair nsvm vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -107,6 +109,16 @@ pair: modules
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		pair $(PAIR_HOST) $(GUEST)
+
+# vmtest.sh's network-namespace cases that involve a VM (suites/nsvm.sh),
+# per vhost backend in NSVM_HOST (c, rust), the nested guest running the
+# guest driver NSVM_GUEST (c).
+NSVM_HOST ?= c rust
+NSVM_GUEST ?= c
+nsvm: modules
+	@NSVM_GUEST=$(NSVM_GUEST) VM_ENV="NSVM_GUEST" VM_ICOUNT=0 VM_TIMEOUT=3600 \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		nsvm $(NSVM_HOST)
 
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
