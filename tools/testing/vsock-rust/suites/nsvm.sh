@@ -180,7 +180,7 @@ down() {
 # VM's namespace, bridged from HOST_NS through a Unix socket when they
 # differ (as vmtest.sh).
 vt_vm_server() {
-	local name=$1 hns=$2 rc pids=() u cport=$port_g
+	local name=$1 hns=$2 rc pids=() u= cport=$port_g
 	shift 2
 	snap
 	l2 "vsock_test --mode=server --control-port=$port_g --peer-cid=2 >/tmp/vt-$name.log 2>&1 &"
@@ -214,7 +214,7 @@ vt_vm_server() {
 # L2, whose control connection to 10.0.2.2 lands on 127.0.0.1 in the VM's
 # namespace, bridged to HOST_NS when they differ.
 vt_vm_client() {
-	local name=$1 hns=$2 rc spid pids=() u
+	local name=$1 hns=$2 rc spid pids=() u=
 	snap
 	ip netns exec "$hns" "$vt" --mode=server --control-port="$port_h" --peer-cid="$cid" \
 		>"$L2_DIR/vt-$name-l1.log" 2>&1 &
