@@ -46,6 +46,11 @@
 #                                          after the VM's, the host's or
 #                                          both namespaces are deleted
 #
+# and two controls, which must pass for the cases that must fail to mean
+# anything: control_host_to_vm_same_local_ns and
+# control_vm_to_host_same_local_ns (the short cases' two ends, L2 and L1
+# both in local0, carry "TEST").
+#
 # What differs from vmtest.sh: one L2 boot serves every case of its
 # namespace (vmtest.sh boots a VM per case).  The delete cases share the
 # global0 guest, in the order host, vm, both, with the namespaces made again
@@ -180,7 +185,7 @@ down() {
 # VM's namespace, bridged from HOST_NS through a Unix socket when they
 # differ (as vmtest.sh).
 vt_vm_server() {
-	local name=$1 hns=$2 rc pids=() u= cport=$port_g
+	local name=$1 hns=$2 rc pids=() u='' cport=$port_g
 	shift 2
 	snap
 	l2 "vsock_test --mode=server --control-port=$port_g --peer-cid=2 >/tmp/vt-$name.log 2>&1 &"
@@ -214,7 +219,7 @@ vt_vm_server() {
 # L2, whose control connection to 10.0.2.2 lands on 127.0.0.1 in the VM's
 # namespace, bridged to HOST_NS when they differ.
 vt_vm_client() {
-	local name=$1 hns=$2 rc spid pids=() u=
+	local name=$1 hns=$2 rc spid pids=() u=''
 	snap
 	ip netns exec "$hns" "$vt" --mode=server --control-port="$port_h" --peer-cid="$cid" \
 		>"$L2_DIR/vt-$name-l1.log" 2>&1 &
@@ -311,9 +316,14 @@ same_cid() {
 ns_delete() {
 	local what=$1 reply
 	add_namespaces
-	coproc DEL { exec ip netns exec global1 socat - VSOCK-CONNECT:"$cid":"$port_v"; }
-	local dpid=$DEL_PID
-	exec {del_to}>&"${DEL[1]}" {del_from}<&"${DEL[0]}"
+	# The connection's socat talks through two FIFOs (the agent channel
+	# is this shell's coprocess already).
+	local fifo dpid
+	fifo=$(mktemp -d /tmp/nsvm-del.XXXX)
+	mkfifo "$fifo/in" "$fifo/out"
+	ip netns exec global1 socat - VSOCK-CONNECT:"$cid":"$port_v" <"$fifo/in" >"$fifo/out" 2>/dev/null &
+	dpid=$!
+	exec {del_to}>"$fifo/in" {del_from}<"$fifo/out"
 	echo PING >&"$del_to"
 	IFS= read -r -t 15 reply <&"$del_from"
 	if [ "$reply" != PING ]; then
@@ -334,6 +344,7 @@ ns_delete() {
 	exec {del_to}>&- {del_from}<&-
 	kill "$dpid" 2>/dev/null
 	wait "$dpid" 2>/dev/null
+	rm -rf "$fifo"
 }
 
 # --- one host -----------------------------------------------------------------
@@ -352,11 +363,11 @@ run_host() {
 	for m in "${mods[@]}"; do
 		if [ ! -f "$(mod_path "$m")" ]; then
 			echo "nsvm: $(mod_path "$m") not built"
-			record "nsvm host=$host guest=$guest" 0 17
+			record "nsvm host=$host guest=$guest" 0 19
 			return 1
 		fi
 	done
-	load_mods "${mods[@]}" || { record "nsvm host=$host guest=$guest" 0 17; return 1; }
+	load_mods "${mods[@]}" || { record "nsvm host=$host guest=$guest" 0 19; return 1; }
 	del_namespaces
 	add_namespaces
 
@@ -390,6 +401,11 @@ run_host() {
 		l2 "vsock_echo server $port_v >/tmp/echo.log 2>&1 &" >/dev/null
 		sleep 0.5
 		snap
+		# Controls: the same two ends within the guest's namespace work.
+		r=$(host_to_vm local0)
+		case_result control_host_to_vm_same_local_ns "$([ "$r" = TEST ] && echo 1 || echo 0)" "got '$r'"
+		r=$(vm_to_host local0)
+		case_result control_vm_to_host_same_local_ns "$([ "$r" = TEST ] && echo 1 || echo 0)" "got '$r'"
 		must_fail ns_diff_global_host_connect_to_local_vm_fails "$(host_to_vm global0)"
 		must_fail ns_diff_local_host_connect_to_local_vm_fails "$(host_to_vm local1)"
 		must_fail ns_diff_local_vm_connect_to_local_host_fails "$(vm_to_host local1)"
@@ -398,8 +414,8 @@ run_host() {
 		vt_vm_client ns_same_local_vm_connect_to_local_host_ok local0
 		down
 	else
-		bad=$((bad + 5))
-		echo "  not ok: L2 in local0 did not boot (5 cases)"
+		bad=$((bad + 7))
+		echo "  not ok: L2 in local0 did not boot (7 cases)"
 		down
 	fi
 
