@@ -19,6 +19,8 @@
 #                              vhost backends; kernel log, kmemleak (debug)
 #   make sigkill [HOST=c|rust] [GUEST="c rust"]  SIGKILL of the nested
 #                              guest's QEMU mid-traffic: resets, CID reuse, leaks
+#   make nsvm [NSVM_HOST="c rust"] [NSVM_GUEST=c]  vmtest.sh's namespace
+#                              cases with a VM, per vhost backend
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -42,7 +44,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest guestlife pair vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife pair nsvm vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -150,6 +152,16 @@ sigkill:
 		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		sigkill $(PAIR_HOST) $(GUEST)
+
+# vmtest.sh's network-namespace cases that involve a VM (suites/nsvm.sh),
+# per vhost backend in NSVM_HOST (c, rust), the nested guest running the
+# guest driver NSVM_GUEST (c).
+NSVM_HOST ?= c rust
+NSVM_GUEST ?= c
+nsvm: modules
+	@NSVM_GUEST=$(NSVM_GUEST) VM_ENV="NSVM_GUEST" VM_ICOUNT=0 VM_TIMEOUT=3600 \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		nsvm $(NSVM_HOST)
 
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend

@@ -19,7 +19,8 @@
 # sockets and images: a local directory, not the VM's 9p results dir;
 # default L2_DIR), L2_KERNEL (bzImage), L2_INITRD, L2_MEMORY (default
 # 256M), L2_CMD_TIMEOUT (seconds one command may take, default 600),
-# L2_BOOT_TIMEOUT (default 600).
+# L2_BOOT_TIMEOUT (default 600), L2_EXEC (an array: a command prefix for
+# QEMU, e.g. (ip netns exec NS); default none).
 #
 # L2 boots with tsc=reliable: under TCG the clocksource watchdog otherwise
 # often finds the TSC unstable and switches to the HPET, whose every read
@@ -33,6 +34,7 @@ L2_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 L2_SEQ=0
 L2_PID=
 L2_CTL_PID=
+L2_EXEC=()
 
 # l2_initramfs OUT FILE...: the agent is /init's command; FILEs (programs,
 # modules) go to /bin; nothing loads at boot.  OUT is an uncompressed cpio
@@ -89,8 +91,8 @@ l2_start() {
 	: "${L2_RUN:=$L2_DIR}"
 	mkdir -p "$L2_DIR" "$L2_RUN"
 	l2_qemu_args "$@"
-	echo "l2: ${L2_ARGS[*]}" >>"$L2_DIR/qemu.log"
-	"${L2_ARGS[@]}" </dev/null >>"$L2_DIR/qemu.log" 2>&1 &
+	echo "l2: ${L2_EXEC[*]} ${L2_ARGS[*]}" >>"$L2_DIR/qemu.log"
+	"${L2_EXEC[@]}" "${L2_ARGS[@]}" </dev/null >>"$L2_DIR/qemu.log" 2>&1 &
 	L2_PID=$!
 	L2_START=$(date +%s)
 	l2_connect
