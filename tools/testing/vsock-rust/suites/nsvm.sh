@@ -92,7 +92,7 @@ c) guest_ko=("$KDIR/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko"
 rust) guest_ko=("$ROOT/net/vmw_vsock/vsock_rs_common.ko" "$ROOT/net/vmw_vsock/vsock_rs_virtio.ko") ;;
 *) echo "nsvm: unknown guest '$guest'" >&2; false; return ;;
 esac
-L2_INITRD=$OUT/nsvm-l2.cpio.gz
+L2_INITRD=$OUT/nsvm-l2.cpio
 l2_initramfs "$L2_INITRD" "${guest_ko[@]}" "$vt_static" "$echo_bin" || { false; return; }
 l2_load="insmod /bin/${guest_ko[0]##*/} && insmod /bin/${guest_ko[1]##*/}"
 # L2's network for vsock_test's control connection: QEMU's user network,
