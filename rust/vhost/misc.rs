@@ -125,7 +125,10 @@ unsafe extern "C" fn ioctl_tramp<T: MiscFile>(
 ///
 /// Called by the VFS for an open file of a `MiscReg<T>`, with a valid
 /// destination iterator.
-unsafe extern "C" fn read_tramp<T: MiscFile>(kiocb: *mut kb::kiocb, to: *mut kb::iov_iter) -> isize {
+unsafe extern "C" fn read_tramp<T: MiscFile>(
+    kiocb: *mut kb::kiocb,
+    to: *mut kb::iov_iter,
+) -> isize {
     // SAFETY: a live kiocb of an open file of ours.
     let file = unsafe { (*kiocb).ki_filp };
     // SAFETY: as above.

@@ -118,7 +118,9 @@ fn vq_index(vq: usize) -> Option<u32> {
 /// Converts a C `long`/`int` return to a result.
 fn to_result_long(r: i64) -> Result<i64> {
     if r < 0 {
-        Err(Error::from_errno(i32::try_from(r).unwrap_or(EINVAL.to_errno())))
+        Err(Error::from_errno(
+            i32::try_from(r).unwrap_or(EINVAL.to_errno()),
+        ))
     } else {
         Ok(r)
     }
@@ -580,7 +582,6 @@ impl VqIter<'_> {
         // SAFETY: initialised (invariant).
         let dir = unsafe { (*p).data_source };
         // SAFETY: as above, a destination.
-        (u32::from(dir) == kernel::bindings::ITER_DEST)
-            .then(|| unsafe { IovIterDest::from_raw(p) })
+        (u32::from(dir) == kernel::bindings::ITER_DEST).then(|| unsafe { IovIterDest::from_raw(p) })
     }
 }
