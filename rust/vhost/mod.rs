@@ -91,6 +91,11 @@ unsafe extern "C" fn work_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void) 
 }
 
 /// The part of a [`Vhost`] that does not depend on its data's type.
+///
+/// # Invariants
+///
+/// As [`Vhost`]'s: `raw` is the device the `Vhost` owns, `ty` the
+/// `TypeId` of its data.
 #[repr(C)]
 struct Head {
     raw: NonNull<b::vsock_rs_vhost>,
@@ -100,6 +105,10 @@ struct Head {
 }
 
 /// Frees a C device unless disarmed (the error path of [`Vhost::new`]).
+///
+/// # Invariants
+///
+/// Owns a device from `vsock_rs_vh_new` whose owner is NULL.
 struct RawGuard(NonNull<b::vsock_rs_vhost>);
 
 impl Drop for RawGuard {
