@@ -14,6 +14,10 @@
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
 #                              vmtest.sh's shared-VM cases, per GUEST
+#   make vhostile [HOST="c rust"] a hostile guest (its own VMM) against the
+#                              vhost backends; kernel log, kmemleak (debug)
+#   make sigkill [HOST=c|rust] [GUEST="c rust"]  SIGKILL of the nested
+#                              guest's QEMU mid-traffic: resets, CID reuse, leaks
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
@@ -37,7 +41,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest pair vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest pair vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -56,6 +60,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/sockmap
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/vhostile
 
 clippy:
 	$(MAKE) modules CLIPPY=1
@@ -91,6 +96,37 @@ pair: modules
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		pair $(PAIR_HOST) $(GUEST)
+
+# A hostile guest (progs/vhostile, its own VMM in the VM) against each vhost
+# backend in HOST (c: vhost_vsock, rust: vhost_vsock_rs, skipped when not
+# built), one VM, instruction-counted clock; kernel log and (VARIANT=debug)
+# kmemleak checked per backend.
+VHOSTILE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),c rust)
+vhostile: modules
+	@VM_ICOUNT=0 VM_TIMEOUT=$${VM_TIMEOUT:-1800} \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		vhostile $(VHOSTILE_HOST)
+
+# SIGKILL of L2's QEMU in the middle of traffic both ways (suite sigkill):
+# vhost backend HOST in a VM, one nested guest boot per GUEST; L1's sockets
+# must see the reset, the CID be reusable at once, kmemleak (debug) clean.
+# VARIANT=debug: L1 runs the debug kernel, L2 the default one (a KASAN L2
+# under nested TCG takes over 10 minutes to boot), with the Rust guest
+# modules built for it first and kept in SIGKILL_L2_KO.
+SIGKILL_L2_KO = $(VSOCK_RUST_CACHE)/sigkill-l2-ko
+sigkill:
+	@set -e; if [ "$(VARIANT)" = debug ]; then \
+		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
+		mkdir -p $(SIGKILL_L2_KO); \
+		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko $(SIGKILL_L2_KO)/; \
+		export SIGKILL_L2_KDIR=$$(scripts/build-kernel.sh default | tail -n 1) SIGKILL_L2_KO=$(SIGKILL_L2_KO); \
+	fi; \
+	$(MAKE) --no-print-directory modules; \
+	SIGKILL_L2_KDIR=$${SIGKILL_L2_KDIR:-} SIGKILL_L2_KO=$${SIGKILL_L2_KO:-} \
+	VM_ENV="SIGKILL_L2_KDIR SIGKILL_L2_KO" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		sigkill $(PAIR_HOST) $(GUEST)
 
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
@@ -199,3 +235,4 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/progs/sockmap clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/vhostile clean

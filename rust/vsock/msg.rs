@@ -7,11 +7,18 @@ use kernel::types::Opaque;
 
 /// A message header with its data iterator.
 ///
+/// Unsized like [`super::skb::Skb`], for the same reason: safe code holding
+/// two `&mut MsgHdr` cannot `mem::swap` the headers (and their iterators)
+/// of two socket calls.
+///
 /// # Invariants
 ///
-/// Wraps a live `msghdr` of the current socket call.
-#[repr(transparent)]
-pub struct MsgHdr(Opaque<b::msghdr>);
+/// Wraps a live `msghdr` of the current socket call; the tail is empty.
+#[repr(C)]
+pub struct MsgHdr {
+    msg: Opaque<b::msghdr>,
+    _unsized: [u8],
+}
 
 impl MsgHdr {
     /// Borrows a message header.
@@ -20,13 +27,17 @@ impl MsgHdr {
     ///
     /// `ptr` is a live `msghdr`, used only through the result for `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut b::msghdr) -> &'a mut MsgHdr {
-        // SAFETY: transparent wrapper; validity from the caller.
-        unsafe { &mut *ptr.cast::<MsgHdr>() }
+        // The same address with an empty tail: exactly the `msghdr`
+        // (`repr(C)`, the tail has alignment 1 and no elements).
+        let p = core::ptr::slice_from_raw_parts_mut(ptr.cast::<u8>(), 0) as *mut MsgHdr;
+        // SAFETY: `p` spans exactly the live `msghdr`; validity and
+        // exclusivity from the caller.
+        unsafe { &mut *p }
     }
 
     /// The raw header.
     pub fn as_ptr(&self) -> *mut b::msghdr {
-        self.0.get()
+        self.msg.get()
     }
 
     pub(crate) fn iter_ptr(&self) -> *mut b::iov_iter {

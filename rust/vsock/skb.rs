@@ -24,13 +24,23 @@ use kernel::types::Opaque;
 
 /// A virtio-vsock packet.
 ///
+/// `Skb` is unsized (a zero-length tail after the `sk_buff`): a `&mut Skb`
+/// lets its holder change the packet, never move the `sk_buff` itself.
+/// `core::mem::swap`, `replace` and `take` need `Sized`, so safe code
+/// cannot exchange two `sk_buff`s (their list links, reference counts and
+/// data pointers) through two `&mut Skb`.  References are made only by
+/// [`Skb::from_raw`] and [`Skb::from_raw_ref`].
+///
 /// # Invariants
 ///
 /// The wrapped `sk_buff` was allocated for virtio-vsock: its head holds a
 /// `virtio_vsock_hdr` (at least [`HDR_LEN`] bytes before `data`) and its
-/// control block is a `virtio_vsock_skb_cb`.
-#[repr(transparent)]
-pub struct Skb(Opaque<b::sk_buff>);
+/// control block is a `virtio_vsock_skb_cb`.  The tail is empty.
+#[repr(C)]
+pub struct Skb {
+    skb: Opaque<b::sk_buff>,
+    _unsized: [u8],
+}
 
 impl Skb {
     /// Borrows a packet from a raw pointer.
@@ -41,9 +51,9 @@ impl Skb {
     /// invariants) that stays valid, and is not accessed through other
     /// references in a conflicting way, for `'a`.
     pub unsafe fn from_raw<'a>(ptr: *mut b::sk_buff) -> &'a mut Skb {
-        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity and
-        // exclusivity are guaranteed by the caller.
-        unsafe { &mut *ptr.cast::<Skb>() }
+        // SAFETY: `Skb::wrap` gives a pointer to the same `sk_buff` with an
+        // empty tail; validity and exclusivity are guaranteed by the caller.
+        unsafe { &mut *Skb::wrap(ptr) }
     }
 
     /// Borrows a packet from a raw pointer, shared.
@@ -54,14 +64,20 @@ impl Skb {
     /// invariants) that stays valid, and is not written to but through
     /// its interior mutability, for `'a`.
     pub unsafe fn from_raw_ref<'a>(ptr: *const b::sk_buff) -> &'a Skb {
-        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity is
-        // guaranteed by the caller.
-        unsafe { &*ptr.cast::<Skb>() }
+        // SAFETY: as in `from_raw`; validity is guaranteed by the caller.
+        unsafe { &*Skb::wrap(ptr.cast_mut()) }
+    }
+
+    /// A pointer to the `sk_buff` at `ptr` as an `Skb`: the same address,
+    /// with an empty tail, so it spans exactly the `sk_buff` (`Skb` is
+    /// `repr(C)`, its tail has alignment 1 and no elements).
+    fn wrap(ptr: *mut b::sk_buff) -> *mut Skb {
+        core::ptr::slice_from_raw_parts_mut(ptr.cast::<u8>(), 0) as *mut Skb
     }
 
     /// The raw `sk_buff`.
     pub fn as_ptr(&self) -> *mut b::sk_buff {
-        self.0.get()
+        self.skb.get()
     }
 
     /// The raw `sk_buff`, for field reads.
@@ -455,7 +471,7 @@ impl Skb {
 ///
 /// `self.0` points to a valid virtio-vsock `sk_buff` (see [`Skb`]) that
 /// nobody else references.
-pub struct SkbBox(NonNull<Skb>);
+pub struct SkbBox(NonNull<b::sk_buff>);
 
 // SAFETY: an owned skb may be freed or used from any thread.
 unsafe impl Send for SkbBox {}
@@ -469,7 +485,7 @@ impl SkbBox {
         let ptr = unsafe { b::vsock_rs_h_alloc_skb(size, linear) };
         // The allocation reserved `VIRTIO_VSOCK_SKB_HEADROOM` for the header
         // and zeroed the control block, so the invariants hold.
-        NonNull::new(ptr.cast::<Skb>()).map(SkbBox).ok_or(ENOMEM)
+        NonNull::new(ptr).map(SkbBox).ok_or(ENOMEM)
     }
 
     /// Takes ownership of a raw skb.
@@ -479,7 +495,7 @@ impl SkbBox {
     /// `ptr` is a valid virtio-vsock `sk_buff` whose ownership passes to the
     /// returned value.
     pub unsafe fn from_raw(ptr: *mut b::sk_buff) -> Option<SkbBox> {
-        NonNull::new(ptr.cast::<Skb>()).map(SkbBox)
+        NonNull::new(ptr).map(SkbBox)
     }
 
     /// Takes ownership of a raw skb.
@@ -488,20 +504,20 @@ impl SkbBox {
     ///
     /// As [`SkbBox::from_raw`].
     pub unsafe fn from_nonnull(ptr: NonNull<b::sk_buff>) -> SkbBox {
-        SkbBox(ptr.cast())
+        SkbBox(ptr)
     }
 
     /// Gives up ownership; the caller must free the skb (or take it back
     /// with [`SkbBox::from_nonnull`]).
     pub fn into_nonnull(self) -> NonNull<b::sk_buff> {
-        let p = self.0.cast();
+        let p = self.0;
         core::mem::forget(self);
         p
     }
 
     /// Gives up ownership; the caller must free the skb.
     pub fn into_raw(self) -> *mut b::sk_buff {
-        let p = self.0.as_ptr().cast::<b::sk_buff>();
+        let p = self.0.as_ptr();
         core::mem::forget(self);
         p
     }
@@ -516,22 +532,24 @@ impl SkbBox {
 impl core::ops::Deref for SkbBox {
     type Target = Skb;
     fn deref(&self) -> &Skb {
-        // SAFETY: `self.0` is valid for as long as `self` (invariant).
-        unsafe { self.0.as_ref() }
+        // SAFETY: `self.0` is a valid virtio-vsock skb for as long as
+        // `self` (invariant); shared with nobody else.
+        unsafe { Skb::from_raw_ref(self.0.as_ptr()) }
     }
 }
 
 impl core::ops::DerefMut for SkbBox {
     fn deref_mut(&mut self) -> &mut Skb {
-        // SAFETY: valid and exclusively owned (invariant).
-        unsafe { self.0.as_mut() }
+        // SAFETY: valid and exclusively owned (invariant), borrowed for as
+        // long as `self` is.
+        unsafe { Skb::from_raw(self.0.as_ptr()) }
     }
 }
 
 impl Drop for SkbBox {
     fn drop(&mut self) {
         // SAFETY: we own the skb (type invariant).
-        unsafe { b::vsock_rs_h_kfree_skb(self.0.as_ptr().cast()) };
+        unsafe { b::vsock_rs_h_kfree_skb(self.0.as_ptr()) };
     }
 }
 

@@ -2,8 +2,9 @@
 # make demo: load our modules, show their self-tests, then a vsock echo over
 # the Rust loopback transport (CID 1): socat, then samples/vsock/vsock_echo;
 # then a guest (a nested VM under QEMU's vhost-vsock-pci, CID 3) running the
-# Rust guest driver talks to this VM, its host (CID 2, upstream's vhost_vsock
-# for now), with an echo each way.
+# Rust guest driver talks to this VM, its host (CID 2), with an echo each way.
+# The host runs our vhost_vsock_rs when it is built (drivers/vhost/), else
+# upstream's vhost_vsock.
 say() { printf '\n=== %s\n' "$*"; }
 
 say "kernel $(uname -r), vsock-rust modules from $ROOT"
@@ -40,11 +41,18 @@ else
 	false
 fi
 
-say "a guest with the Rust guest driver, this VM as its host"
-host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+if [ -f "$(mod_path drivers/vhost/vhost_vsock_rs)" ]; then
+	say "a guest with the Rust guest driver, this VM as its host with the Rust vhost backend"
+	host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
+		net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs)
+else
+	say "a guest with the Rust guest driver, this VM as its host with upstream's vhost_vsock"
+	host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
+		net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+fi
 load_mods "${host_mods[@]}"
 echo "host: $(lsmod | awk 'NR > 1 && /vsock|vhost/ { print $1 }' | tr '\n' ' ')"
+echo "host: $(grep -wE 'vhost_transport' /proc/kallsyms | head -n 1)"
 "$ROOT/samples/vsock/vsock_echo" server 5000 >"$OUT/demo-host-echo.log" 2>&1 &
 srv=$!
 # The guest loads vsock_rs_common and vsock_rs_virtio, echoes through the

@@ -30,7 +30,9 @@
  * nonlinear skbs, one descriptor per fragment, which vhost-device-vsock
  * 0.3.0 drops (it takes the payload from one descriptor only).  Any
  * read or write that makes no progress for XFER_STALL seconds (default 60)
- * fails the run.  Exit status 0 on success.
+ * fails the run.  XFER_MARK=FILE: create FILE once 1 MiB has been sent or
+ * received (suites/sigkill.sh: the transfer is flowing).  Exit status 0 on
+ * success.
  *
  * AF_VSOCK modes only ever run inside the test VMs.
  */
@@ -54,6 +56,20 @@
 static const char *ready_file;
 static int stall_s = 60;
 static size_t write_size = CHUNK;
+static const char *mark_file;
+
+/* mark: XFER_MARK's file, once, when off has passed 1 MiB. */
+static void mark(uint64_t off)
+{
+	int fd;
+
+	if (!mark_file || off < (1 << 20))
+		return;
+	fd = open(mark_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0)
+		close(fd);
+	mark_file = NULL;
+}
 
 static double now(void)
 {
@@ -312,6 +328,7 @@ static int do_send(const char *addr, uint64_t bytes, uint64_t seed)
 			done += w;
 		}
 		off += n;
+		mark(off);
 	}
 	if (read(fd, &verdict, 1) != 1) {
 		fprintf(stderr, "vsock_xfer: no verdict from the receiver: %s\n",
@@ -359,6 +376,7 @@ static int do_recv(const char *addr, uint64_t bytes, uint64_t seed)
 			}
 		}
 		off += r;
+		mark(off);
 	}
 	report("received", addr, bytes, now() - start);
 	if (write(fd, bad ? "X" : "K", 1) != 1)
@@ -402,6 +420,7 @@ int main(int argc, char **argv)
 
 	if (s)
 		stall_s = atoi(s);
+	mark_file = getenv("XFER_MARK");
 	/* A reset connection fails a write with EPIPE, and says so. */
 	signal(SIGPIPE, SIG_IGN);
 	while (argc > 2 && argv[1][0] == '-') {
