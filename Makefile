@@ -116,7 +116,8 @@ PAIR_CLOCK ?= icount
 # VM's clock) inside; VM_TIMEOUT bounds the whole run in wall seconds.
 PAIR_L2_TIMEOUT ?=
 pair: modules
-	@PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) VM_ENV="PAIR_L2_TIMEOUT" \
+	@PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) PAIR_L2_KDIR=$(PAIR_L2_KDIR) \
+		VM_ENV="PAIR_L2_TIMEOUT PAIR_L2_KDIR" \
 		VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \

@@ -132,3 +132,15 @@ VSOCK_RS_SIZEOF(struct scatterlist, SCATTERLIST);
 VSOCK_RS_OFFSETOF(struct virtio_driver, probe, VIRTIO_DRIVER_PROBE);
 VSOCK_RS_OFFSETOF(struct virtio_driver, restore, VIRTIO_DRIVER_RESTORE);
 VSOCK_RS_OFFSETOF(struct virtqueue_info, callback, VIRTQUEUE_INFO_CALLBACK);
+
+/* The host backend (rust/vhost). */
+#include <linux/miscdevice.h>
+#include <uapi/linux/vhost.h>
+#include <net/vsock_rs_vhost.h>
+VSOCK_RS_CONST(u32, VHOST_VSOCK_MINOR);
+VSOCK_RS_CONST(u32, VHOST_VSOCK_SET_GUEST_CID);
+VSOCK_RS_CONST(u32, VHOST_VSOCK_SET_RUNNING);
+VSOCK_RS_CONST(u32, VHOST_GET_FEATURES);
+VSOCK_RS_CONST(u32, VHOST_SET_FEATURES);
+VSOCK_RS_CONST(u32, VHOST_GET_BACKEND_FEATURES);
+VSOCK_RS_CONST(u32, VHOST_SET_BACKEND_FEATURES);

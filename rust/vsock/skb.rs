@@ -260,6 +260,13 @@ impl Skb {
         unsafe { (*self.cb()).tap_delivered = true };
     }
 
+    /// Clears the taps-delivered mark (a split packet's rest goes to the
+    /// taps again, with its own header).
+    pub fn clear_tap_delivered(&mut self) {
+        // SAFETY: as in `tap_delivered`; exclusive through `&mut self`.
+        unsafe { (*self.cb()).tap_delivered = false };
+    }
+
     /// The socket owning the packet, if any.
     pub fn sk(&self) -> Option<&SkbOwner> {
         let sk = self.raw().sk;

@@ -1071,6 +1071,12 @@ impl<T: TransportOps> TransportDesc<T> {
         f((!p.is_null()).then(|| unsafe { &*p }))
     }
 
+    /// The embedded `struct vsock_transport`, as the AF_VSOCK core knows
+    /// it (for iterations over its sockets).
+    pub fn transport_ptr(&self) -> *mut b::vsock_transport {
+        (&raw const self.vt.transport).cast_mut()
+    }
+
     fn vt_ptr(&self) -> *mut b::virtio_transport {
         (&raw const self.vt).cast_mut()
     }

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A misc character device with `poll`, on the model of
+//! `kernel::miscdevice` (which in 7.2 has no `poll` and leaves the file
+//! operations without an owner module): a fixed minor, one `T` per open
+//! file, `llseek = noop_llseek`, and the module held while a file is open.
+
+use core::marker::PhantomData;
+use kernel::bindings as kb;
+use kernel::iov::{IovIterDest, IovIterSource};
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// The `file` and `poll_table` of a `poll` call.
+///
+/// # Invariants
+///
+/// Both are those the VFS passed to the current `poll` call, valid for
+/// `'a`.
+pub struct PollCtx<'a> {
+    file: *mut kb::file,
+    table: *mut kb::poll_table_struct,
+    _p: PhantomData<&'a ()>,
+}
+
+impl PollCtx<'_> {
+    /// The file being polled.
+    pub(crate) fn file(&self) -> *mut kb::file {
+        self.file
+    }
+
+    /// The poll table (may be NULL).
+    pub(crate) fn table(&self) -> *mut kb::poll_table_struct {
+        self.table
+    }
+}
+
+/// What an open file of a [`MiscReg`] does.
+pub trait MiscFile: Send + Sync + Sized + 'static {
+    /// A new open of the device node.
+    fn open() -> Result<Pin<KBox<Self>>>;
+    /// The last reference to the file is gone.
+    fn release(this: Pin<KBox<Self>>) {
+        drop(this);
+    }
+    /// `unlocked_ioctl` (and `compat_ioctl`, with `compat_ptr_ioctl`'s
+    /// conversion, the identity where our kernels run): `arg` is an
+    /// integer or a user address.
+    fn ioctl(this: &Self, cmd: u32, arg: usize) -> Result<i64>;
+    /// `read_iter`.
+    fn read_iter(this: &Self, to: &mut IovIterDest<'_>, nonblock: bool) -> Result<usize>;
+    /// `write_iter`.
+    fn write_iter(this: &Self, from: &mut IovIterSource<'_>) -> Result<usize>;
+    /// `poll`: the `EPOLL*` mask.
+    fn poll(this: &Self, ctx: &PollCtx<'_>) -> u32;
+}
+
+/// The `T` of an open file.
+///
+/// # Safety
+///
+/// `file` is an open file of a [`MiscReg<T>`], between its `open` and
+/// `release`.
+unsafe fn file_data<'a, T: MiscFile>(file: *mut kb::file) -> &'a T {
+    // SAFETY: `open` stored a `KBox<T>` there, freed only in `release`.
+    unsafe { &*(*file).private_data.cast::<T>() }
+}
+
+/// `open`.
+///
+/// # Safety
+///
+/// Called by the VFS (`misc_open`) for a file of a `MiscReg<T>`.
+unsafe extern "C" fn open_tramp<T: MiscFile>(_inode: *mut kb::inode, file: *mut kb::file) -> i32 {
+    match T::open() {
+        Ok(data) => {
+            // SAFETY: the box stays pinned: only `release` turns it back
+            // into a `Pin<KBox<T>>`.
+            let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+            // SAFETY: the file is being opened; we own its private data.
+            unsafe { (*file).private_data = p.cast() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `release`.
+///
+/// # Safety
+///
+/// Called by the VFS once for a file `open_tramp` opened.
+unsafe extern "C" fn release_tramp<T: MiscFile>(
+    _inode: *mut kb::inode,
+    file: *mut kb::file,
+) -> i32 {
+    // SAFETY: `open` stored a pinned `KBox<T>`; this is its last use.
+    let data = unsafe { Pin::new_unchecked(KBox::from_raw((*file).private_data.cast::<T>())) };
+    T::release(data);
+    0
+}
+
+/// `unlocked_ioctl`.
+///
+/// # Safety
+///
+/// Called by the VFS for an open file of a `MiscReg<T>`.
+unsafe extern "C" fn ioctl_tramp<T: MiscFile>(
+    file: *mut kb::file,
+    cmd: kernel::ffi::c_uint,
+    arg: kernel::ffi::c_ulong,
+) -> kernel::ffi::c_long {
+    // SAFETY: an open file (see above).
+    let this = unsafe { file_data::<T>(file) };
+    let r = match T::ioctl(this, cmd, arg) {
+        Ok(r) => r,
+        Err(e) => i64::from(e.to_errno()),
+    };
+    r as kernel::ffi::c_long
+}
+
+/// `read_iter`.
+///
+/// # Safety
+///
+/// Called by the VFS for an open file of a `MiscReg<T>`, with a valid
+/// destination iterator.
+unsafe extern "C" fn read_tramp<T: MiscFile>(
+    kiocb: *mut kb::kiocb,
+    to: *mut kb::iov_iter,
+) -> isize {
+    // SAFETY: a live kiocb of an open file of ours.
+    let file = unsafe { (*kiocb).ki_filp };
+    // SAFETY: as above.
+    let this = unsafe { file_data::<T>(file) };
+    // SAFETY: live file.
+    let nonblock = unsafe { (*file).f_flags } & kb::O_NONBLOCK != 0;
+    // SAFETY: the VFS's destination iterator for this call.
+    let to = unsafe { IovIterDest::from_raw(to) };
+    match T::read_iter(this, to, nonblock) {
+        Ok(n) => isize::try_from(n).unwrap_or(isize::MAX),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `write_iter`.
+///
+/// # Safety
+///
+/// As [`read_tramp`], with a source iterator.
+unsafe extern "C" fn write_tramp<T: MiscFile>(
+    kiocb: *mut kb::kiocb,
+    from: *mut kb::iov_iter,
+) -> isize {
+    // SAFETY: a live kiocb of an open file of ours.
+    let this = unsafe { file_data::<T>((*kiocb).ki_filp) };
+    // SAFETY: the VFS's source iterator for this call.
+    let from = unsafe { IovIterSource::from_raw(from) };
+    match T::write_iter(this, from) {
+        Ok(n) => isize::try_from(n).unwrap_or(isize::MAX),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `poll`.
+///
+/// # Safety
+///
+/// Called by the VFS for an open file of a `MiscReg<T>`.
+unsafe extern "C" fn poll_tramp<T: MiscFile>(
+    file: *mut kb::file,
+    table: *mut kb::poll_table_struct,
+) -> kb::__poll_t {
+    // SAFETY: an open file of ours.
+    let this = unsafe { file_data::<T>(file) };
+    // INVARIANT: the arguments of this `poll` call, borrowed for it.
+    let ctx = PollCtx {
+        file,
+        table,
+        _p: PhantomData,
+    };
+    T::poll(this, &ctx)
+}
+
+/// A registered misc device whose files are `T`s.
+///
+/// # Invariants
+///
+/// `misc` is registered (with `fops`, which outlives it) from a successful
+/// [`MiscReg::register`] until drop.
+#[pin_data(PinnedDrop)]
+pub struct MiscReg<T: MiscFile> {
+    fops: KBox<kb::file_operations>,
+    #[pin]
+    misc: Opaque<kb::miscdevice>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: registration and deregistration may happen on any thread; the
+// file operations are immutable.
+unsafe impl<T: MiscFile> Send for MiscReg<T> {}
+// SAFETY: as above.
+unsafe impl<T: MiscFile> Sync for MiscReg<T> {}
+
+impl<T: MiscFile> MiscReg<T> {
+    /// Registers device `name` with minor `minor`, owned by `module`.
+    pub fn register(
+        module: &'static ThisModule,
+        minor: i32,
+        name: &'static CStr,
+    ) -> Result<Pin<KBox<Self>>> {
+        let fops = KBox::new(
+            kb::file_operations {
+                owner: module.as_ptr(),
+                open: Some(open_tramp::<T>),
+                release: Some(release_tramp::<T>),
+                llseek: Some(kb::noop_llseek),
+                unlocked_ioctl: Some(ioctl_tramp::<T>),
+                #[cfg(CONFIG_COMPAT)]
+                compat_ioctl: Some(ioctl_tramp::<T>),
+                read_iter: Some(read_tramp::<T>),
+                write_iter: Some(write_tramp::<T>),
+                poll: Some(poll_tramp::<T>),
+                ..pin_init::zeroed()
+            },
+            GFP_KERNEL,
+        )?;
+        let fops_ptr: *const kb::file_operations = &*fops;
+        KBox::pin_init(
+            try_pin_init!(MiscReg {
+                fops,
+                misc <- Opaque::try_ffi_init(move |slot: *mut kb::miscdevice| {
+                    let mut m: kb::miscdevice = pin_init::zeroed();
+                    m.minor = minor;
+                    m.name = name.as_char_ptr();
+                    m.fops = fops_ptr;
+                    // SAFETY: `slot` is ours to write; the device is pinned
+                    // and deregistered in drop; `fops` lives in its own box
+                    // owned by the same value.
+                    unsafe {
+                        slot.write(m);
+                        kernel::error::to_result(kb::misc_register(slot))
+                    }
+                }),
+                _t: PhantomData,
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+}
+
+#[pinned_drop]
+impl<T: MiscFile> PinnedDrop for MiscReg<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered (invariant); `fops` is freed after this.
+        unsafe { kb::misc_deregister(self.misc.get()) };
+    }
+}

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe abstractions over the vhost core (`drivers/vhost/vhost.ko`) for the
+//! host backend, and a misc character device with `poll` ([`misc`]).
+//!
+//! A [`Vhost`] is one open of the device node: a `struct vhost_dev` with
+//! two virtqueues and one work item (allocated and initialised by the C
+//! shims of `rust/helpers/vsock_rs_vhost_helpers.c`), plus the Rust data
+//! of type `T`.  The vhost worker calls `T`'s [`VhostHandler`] callbacks;
+//! virtqueues are used only under their mutex, through a [`VqGuard`], and
+//! a descriptor chain's buffers only through a [`VqIter`] that borrows the
+//! guard, so that no other chain can replace them meanwhile.
+//!
+//! The device also carries the guest's CID and namespace and its link in
+//! the module's CID table (upstream's `vhost_vsock_hash`): readers under
+//! RCU ([`Vhost::lookup`]), writers under the table's mutex.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod misc;
+
+use crate::vsock::bindings as b;
+use crate::vsock::net::Net;
+use crate::vsock::transport::{TransportDesc, TransportOps};
+use core::marker::{PhantomData, PhantomPinned};
+use core::ptr::NonNull;
+use kernel::iov::{IovIterDest, IovIterSource};
+use kernel::prelude::*;
+use kernel::sync::rcu;
+use kernel::types::Opaque;
+
+/// The number of virtqueues of a [`Vhost`].
+pub const NR_VQS: usize = 2;
+
+/// What the vhost worker runs for a [`Vhost`] with data `Self`.
+pub trait VhostHandler: Send + Sync + Sized + 'static {
+    /// The guest kicked virtqueue `vq` (upstream's `handle_kick`).
+    fn handle_kick(dev: &Vhost<Self>, vq: usize);
+    /// The device's work item ([`Vhost::work_queue`]) runs.
+    fn handle_work(dev: &Vhost<Self>);
+}
+
+/// A vhost device and its data.
+///
+/// # Invariants
+///
+/// `head.raw` is a live `struct vsock_rs_vhost` made by `vsock_rs_vh_new` with
+/// the callbacks `kick_tramp::<T>` and `work_tramp::<T>`, owned by this
+/// value and freed (workers stopped, unhashed after a grace period) in its
+/// drop, before `data` is dropped; its owner is NULL or the address of
+/// this (pinned) value; `head.ty` is `TypeId::of::<T>()`.
+#[pin_data(PinnedDrop)]
+#[repr(C)]
+pub struct Vhost<T: VhostHandler> {
+    /// First (`repr(C)`): what a table lookup reads before it knows `T`.
+    head: Head,
+    #[pin]
+    data: T,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: the C device is used from any thread under its own locks; `T` is
+// `Send + Sync`.
+unsafe impl<T: VhostHandler> Send for Vhost<T> {}
+// SAFETY: as above.
+unsafe impl<T: VhostHandler> Sync for Vhost<T> {}
+
+/// The `handle_kick` of every virtqueue of a `Vhost<T>`.
+///
+/// # Safety
+///
+/// Called by the vhost worker (through the shim) with the non-NULL owner of
+/// a `Vhost<T>`'s device, which stays valid while its workers run.
+unsafe extern "C" fn kick_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void, vq: u32) {
+    // SAFETY: the owner is the live, pinned `Vhost<T>` (type invariant),
+    // whose drop stops the workers before the memory goes.
+    let dev = unsafe { &*owner.cast::<Vhost<T>>() };
+    T::handle_kick(dev, vq as usize);
+}
+
+/// The work item of a `Vhost<T>`.
+///
+/// # Safety
+///
+/// As [`kick_tramp`].
+unsafe extern "C" fn work_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void) {
+    // SAFETY: as in `kick_tramp`.
+    let dev = unsafe { &*owner.cast::<Vhost<T>>() };
+    T::handle_work(dev);
+}
+
+/// The part of a [`Vhost`] that does not depend on its data's type.
+///
+/// # Invariants
+///
+/// As [`Vhost`]'s: `raw` is the device the `Vhost` owns, `ty` the
+/// `TypeId` of its data.
+#[repr(C)]
+struct Head {
+    raw: NonNull<b::vsock_rs_vhost>,
+    /// `TypeId` of the data (the CID table holds every `Vhost` of the
+    /// module).
+    ty: core::any::TypeId,
+}
+
+/// Frees a C device unless disarmed (the error path of [`Vhost::new`]).
+///
+/// # Invariants
+///
+/// Owns a device from `vsock_rs_vh_new` whose owner is NULL.
+struct RawGuard(NonNull<b::vsock_rs_vhost>);
+
+impl Drop for RawGuard {
+    fn drop(&mut self) {
+        // SAFETY: a device from `vsock_rs_vh_new` that nothing else owns
+        // (its owner is still NULL, so no callback reaches Rust).
+        unsafe { b::vsock_rs_vh_free(self.0.as_ptr()) };
+    }
+}
+
+/// The virtqueue index `vq` as the shims take it, if it exists.
+fn vq_index(vq: usize) -> Option<u32> {
+    (vq < NR_VQS).then_some(vq as u32)
+}
+
+/// Converts a C `long`/`int` return to a result.
+fn to_result_long(r: i64) -> Result<i64> {
+    if r < 0 {
+        Err(Error::from_errno(
+            i32::try_from(r).unwrap_or(EINVAL.to_errno()),
+        ))
+    } else {
+        Ok(r)
+    }
+}
+
+impl<T: VhostHandler> Vhost<T> {
+    /// A new device in the caller's network namespace (`current`'s, as
+    /// upstream's open), with `data`: `vhost_dev_init(.., iov_limit,
+    /// weight, byte_weight, use_worker = true, no IOTLB handler)`.
+    pub fn new(
+        data: impl PinInit<T, Error>,
+        iov_limit: i32,
+        weight: i32,
+        byte_weight: i32,
+    ) -> Result<Pin<KBox<Self>>> {
+        // SAFETY: plain allocation; the callbacks run only once the owner
+        // is set below.
+        let raw = unsafe {
+            b::vsock_rs_vh_new(
+                Some(kick_tramp::<T>),
+                Some(work_tramp::<T>),
+                iov_limit,
+                weight,
+                byte_weight,
+            )
+        };
+        let guard = RawGuard(NonNull::new(raw).ok_or(ENOMEM)?);
+        let raw = guard.0;
+        let this = KBox::pin_init(
+            try_pin_init!(Vhost {
+                head: Head {
+                    raw,
+                    ty: core::any::TypeId::of::<T>(),
+                },
+                data <- data,
+                _pin: PhantomPinned,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        // The value owns the device from here on.
+        core::mem::forget(guard);
+        let owner = (&raw const *this).cast_mut().cast::<core::ffi::c_void>();
+        // SAFETY: `raw` is live; INVARIANT: the owner is this pinned value.
+        unsafe { b::vsock_rs_vh_set_owner(raw.as_ptr(), owner) };
+        Ok(this)
+    }
+
+    fn raw(&self) -> *mut b::vsock_rs_vhost {
+        self.head.raw.as_ptr()
+    }
+
+    /// The device's data.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// `VHOST_VSOCK_SET_RUNNING(1)`: checks the owner, then gives every
+    /// virtqueue its backend (`vhost_vq_access_ok`, `vhost_vq_init_access`)
+    /// and queues the work item (upstream's `vhost_vsock_start`).
+    pub fn start(&self) -> Result {
+        // SAFETY: live device (invariant); takes its own locks.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_start(self.raw()) })
+    }
+
+    /// Withdraws every virtqueue's backend, after checking the owner if
+    /// `check_owner` (upstream's `vhost_vsock_stop`).
+    pub fn stop(&self, check_owner: bool) -> Result {
+        // SAFETY: live device; takes its own locks.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_stop(self.raw(), check_owner) })
+    }
+
+    /// `vhost_dev_flush`: waits for queued work.
+    pub fn flush(&self) {
+        // SAFETY: live device.
+        unsafe { b::vsock_rs_vh_flush(self.raw()) };
+    }
+
+    /// `vhost_dev_stop`: stops the kick polls.
+    pub fn dev_stop(&self) {
+        // SAFETY: live device.
+        unsafe { b::vsock_rs_vh_dev_stop(self.raw()) };
+    }
+
+    /// The features upstream's vsock backend offers (`VHOST_FEATURES`,
+    /// `VIRTIO_F_ACCESS_PLATFORM`, `VIRTIO_VSOCK_F_SEQPACKET`).
+    pub fn features() -> u64 {
+        // SAFETY: returns a constant.
+        unsafe { b::vsock_rs_vh_features() }
+    }
+
+    /// The backend features offered (`VHOST_BACKEND_F_IOTLB_MSG_V2`).
+    pub fn backend_features() -> u64 {
+        // SAFETY: returns a constant.
+        unsafe { b::vsock_rs_vh_backend_features() }
+    }
+
+    /// `VHOST_SET_FEATURES`: `EOPNOTSUPP` for unknown bits; `LOG_ALL` needs
+    /// a valid log; `ACCESS_PLATFORM` sets up the device IOTLB; then every
+    /// virtqueue's acked features.
+    pub fn set_features(&self, features: u64) -> Result {
+        // SAFETY: live device; takes its own locks.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_set_features(self.raw(), features) })
+    }
+
+    /// `vhost_set_backend_features`.
+    pub fn set_backend_features(&self, features: u64) {
+        // SAFETY: live device; takes its own locks.
+        unsafe { b::vsock_rs_vh_set_backend_features(self.raw(), features) };
+    }
+
+    /// `vhost_dev_ioctl`, then `vhost_vring_ioctl` for what it does not
+    /// know, under the device mutex.  `arg` is a user address, which the
+    /// vhost core only accesses with the user-copy functions.
+    pub fn dev_ioctl(&self, cmd: u32, arg: usize) -> Result<i64> {
+        // SAFETY: live device; `arg` is only used as a user pointer.
+        to_result_long(unsafe { b::vsock_rs_vh_dev_ioctl(self.raw(), cmd, arg) } as i64)
+    }
+
+    /// `vhost_chr_read_iter`: the IOTLB messages for the VMM.
+    pub fn chr_read(&self, to: &mut IovIterDest<'_>, nonblock: bool) -> Result<usize> {
+        // SAFETY: live device; `to` is a valid destination iterator,
+        // exclusively borrowed for the call.
+        let r = unsafe { b::vsock_rs_vh_chr_read(self.raw(), to.as_raw().cast(), nonblock) };
+        to_result_long(r as i64).map(|n| n as usize)
+    }
+
+    /// `vhost_chr_write_iter`: IOTLB updates from the VMM.
+    pub fn chr_write(&self, from: &mut IovIterSource<'_>) -> Result<usize> {
+        // SAFETY: live device; `from` is a valid source iterator.
+        let r = unsafe { b::vsock_rs_vh_chr_write(self.raw(), from.as_raw().cast()) };
+        to_result_long(r as i64).map(|n| n as usize)
+    }
+
+    /// `vhost_chr_poll` for the file being polled.
+    pub fn chr_poll(&self, pt: &misc::PollCtx<'_>) -> u32 {
+        // SAFETY: live device; the file and poll table are those of the
+        // current `poll` call (`PollCtx` invariant).
+        unsafe { b::vsock_rs_vh_chr_poll(self.raw(), pt.file().cast(), pt.table().cast()) }
+    }
+
+    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
+    /// virtqueue.
+    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
+        let vq = vq_index(vq)?;
+        // SAFETY: live device, existing virtqueue.
+        unsafe { b::vsock_rs_vh_vq_lock(self.raw(), vq) };
+        // INVARIANT: locked just above.
+        Some(VqGuard {
+            dev: self,
+            vq,
+            desc: None,
+        })
+    }
+
+    /// The ring size of `vq` (`vq->num`), read without its mutex as
+    /// upstream does for the replies throttle; 0 for no such virtqueue.
+    pub fn vq_num(&self, vq: usize) -> u32 {
+        match vq_index(vq) {
+            // SAFETY: live device, existing virtqueue; a racy read.
+            Some(i) => unsafe { b::vsock_rs_vh_vq_num(self.raw(), i) },
+            None => 0,
+        }
+    }
+
+    /// Whether `vq` has a backend, read without its mutex (upstream's
+    /// `data_race(vhost_vq_get_backend())` in `send_pkt`).
+    pub fn vq_has_backend_racy(&self, vq: usize) -> bool {
+        match vq_index(vq) {
+            // SAFETY: live device, existing virtqueue; a racy read.
+            Some(i) => unsafe { b::vsock_rs_vh_vq_has_backend_racy(self.raw(), i) },
+            None => false,
+        }
+    }
+
+    /// `vhost_poll_queue(&vq->poll)`: runs `vq`'s kick handler.
+    pub fn poll_queue(&self, vq: usize) {
+        if let Some(i) = vq_index(vq) {
+            // SAFETY: live device, existing virtqueue.
+            unsafe { b::vsock_rs_vh_poll_queue(self.raw(), i) };
+        }
+    }
+
+    /// `vhost_vq_work_queue(vq, work)`: queues the device's work item on
+    /// `vq`'s worker (nothing before the owner is set).
+    pub fn work_queue(&self, vq: usize) {
+        if let Some(i) = vq_index(vq) {
+            // SAFETY: live device, existing virtqueue.
+            unsafe { b::vsock_rs_vh_work_queue(self.raw(), i) };
+        }
+    }
+
+    /// `VHOST_VSOCK_SET_GUEST_CID`: `EINVAL` for reserved CIDs (up to the
+    /// host's, `U32_MAX`, above 32 bits), `EADDRINUSE` for the CID of a
+    /// G2H transport or of another device seen from our namespace.
+    pub fn set_cid(&self, cid: u64) -> Result {
+        // SAFETY: live device; takes the table's mutex.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_set_cid(self.raw(), cid) })
+    }
+
+    /// Removes the device from the CID table and waits for a grace
+    /// period: no [`Vhost::lookup`] finds it any more.
+    pub fn unhash(&self) {
+        // SAFETY: live device; takes the table's mutex; may sleep.
+        unsafe { b::vsock_rs_vh_unhash(self.raw()) };
+    }
+
+    /// The guest's CID (0: none yet).
+    pub fn guest_cid(&self) -> u32 {
+        // SAFETY: live device; a READ_ONCE.
+        unsafe { b::vsock_rs_vh_guest_cid(self.raw()) }
+    }
+
+    /// The namespace the device was opened in.
+    pub fn net(&self) -> &Net {
+        // SAFETY: the device holds a reference on its namespace until it is
+        // freed, after `self`'s last borrow.
+        unsafe { Net::from_raw(b::vsock_rs_vh_net(self.raw())) }
+    }
+
+    /// Calls `f` with the device of guest `cid` reachable from `net`
+    /// (upstream's `vhost_vsock_get`), under `rcu_read_lock()`.
+    /// Without a namespace, only global-mode devices are found.
+    pub fn lookup<R>(cid: u32, net: Option<&Net>, f: impl FnOnce(Option<&Self>) -> R) -> R {
+        let _rcu = rcu::read_lock();
+        // SAFETY: under the RCU read lock; `net` is NULL or live.
+        let h = unsafe { b::vsock_rs_vh_lookup(cid, crate::vsock::net::raw(net)) };
+        let dev = if h.is_null() {
+            None
+        } else {
+            // SAFETY: a hashed device, not freed before a grace period
+            // (its drop unhashes, then waits).
+            let owner = unsafe { b::vsock_rs_vh_owner(h) };
+            if owner.is_null() {
+                None
+            } else {
+                // SAFETY: the owner is a live `Vhost<_>` until a grace
+                // period after its device is unhashed (invariant), which
+                // starts with its `repr(C)` head, whatever its data.
+                let head = unsafe { &*owner.cast::<Head>() };
+                // The table holds the devices of every `Vhost<_>` of this
+                // module: only those with data `T` are `Vhost<T>`.
+                // SAFETY: as above, now of the right type.
+                (head.ty == core::any::TypeId::of::<T>()).then(|| unsafe { &*owner.cast::<Self>() })
+            }
+        };
+        f(dev)
+    }
+
+    /// Upstream's `vhost_vsock_reset_orphans` over every connected socket
+    /// of transport `O`: those whose peer CID no device serves any more
+    /// are reset (`ECONNRESET`), unless their close timeout is pending.
+    pub fn reset_orphans<O: TransportOps>(desc: &TransportDesc<O>) {
+        // SAFETY: the descriptor is a live transport; the iteration only
+        // compares it with each socket's transport.
+        unsafe { b::vsock_rs_vh_reset_orphans(desc.transport_ptr()) };
+    }
+}
+
+#[pinned_drop]
+impl<T: VhostHandler> PinnedDrop for Vhost<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: we own the device (invariant): unhashed and its readers
+        // gone, backends withdrawn, workers flushed and stopped, freed;
+        // no callback runs after this, and `data` is dropped afterwards.
+        unsafe { b::vsock_rs_vh_free(self.head.raw.as_ptr()) };
+    }
+}
+
+/// What [`VqGuard::get_desc`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Desc {
+    /// A descriptor chain: its head, `out` device-readable then `inn`
+    /// device-writable buffers.
+    Head {
+        /// The head index, for [`VqGuard::add_used`].
+        head: u32,
+        /// Device-readable buffers.
+        out: u32,
+        /// Device-writable buffers.
+        inn: u32,
+    },
+    /// The ring is empty (upstream's `head == vq->num`).
+    Empty,
+    /// The ring is broken (`head < 0`): the errno.
+    Error(i32),
+}
+
+/// A locked virtqueue of a [`Vhost`].
+///
+/// # Invariants
+///
+/// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`; `desc` is
+/// the `(out, in)` of the chain whose buffers are in `vq->iov` now.
+pub struct VqGuard<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+    vq: u32,
+    desc: Option<(u32, u32)>,
+}
+
+impl<'a, T: VhostHandler> VqGuard<'a, T> {
+    /// The device.
+    pub fn dev(&self) -> &'a Vhost<T> {
+        self.dev
+    }
+
+    /// `vhost_vq_get_backend() != NULL`: the device is running.
+    pub fn has_backend(&self) -> bool {
+        // SAFETY: we hold the vq mutex (invariant).
+        unsafe { b::vsock_rs_vh_vq_has_backend(self.dev.raw(), self.vq) }
+    }
+
+    /// `vq_meta_prefetch`: the ring's metadata is accessible.
+    pub fn meta_prefetch(&mut self) -> bool {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_meta_prefetch(self.dev.raw(), self.vq) }
+    }
+
+    /// `vhost_disable_notify`.
+    pub fn disable_notify(&mut self) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_disable_notify(self.dev.raw(), self.vq) };
+    }
+
+    /// `vhost_enable_notify`: true if buffers arrived meanwhile.
+    pub fn enable_notify(&mut self) -> bool {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_enable_notify(self.dev.raw(), self.vq) }
+    }
+
+    /// `vhost_get_vq_desc` into the virtqueue's iovec array.
+    pub fn get_desc(&mut self) -> Desc {
+        let (mut out, mut inn) = (0u32, 0u32);
+        self.desc = None;
+        // SAFETY: we hold the vq mutex; `out` and `inn` are valid.
+        let head = unsafe { b::vsock_rs_vh_get_desc(self.dev.raw(), self.vq, &mut out, &mut inn) };
+        if head == ENOSPC.to_errno() {
+            return Desc::Empty;
+        }
+        if head < 0 {
+            return Desc::Error(head);
+        }
+        // INVARIANT: `vq->iov` now holds this chain (at most its size).
+        self.desc = Some((out, inn));
+        Desc::Head {
+            head: head as u32,
+            out,
+            inn,
+        }
+    }
+
+    /// `iov_length` of the device-readable (`writable == false`) or
+    /// device-writable buffers of the last chain; 0 without one.
+    pub fn len(&self, writable: bool) -> usize {
+        let Some((out, inn)) = self.desc else {
+            return 0;
+        };
+        let (start, count) = if writable { (out, inn) } else { (0, out) };
+        // SAFETY: we hold the vq mutex; `start + count` entries were
+        // filled by the last `get_desc` (invariant).
+        unsafe { b::vsock_rs_vh_iov_length(self.dev.raw(), self.vq, start, count) }
+    }
+
+    fn iter(&mut self, writable: bool) -> Option<VqIter<'_>> {
+        let (out, inn) = self.desc?;
+        let (start, count) = if writable { (out, inn) } else { (0, out) };
+        let len = self.len(writable);
+        let it = VqIter {
+            iter: Opaque::uninit(),
+            _borrow: PhantomData,
+        };
+        // SAFETY: we hold the vq mutex; the entries were filled by the last
+        // `get_desc`, and the iterator borrows the guard, so they stay put.
+        unsafe {
+            b::vsock_rs_vh_iter_init(
+                it.iter.get().cast(),
+                self.dev.raw(),
+                self.vq,
+                writable,
+                start,
+                count,
+                len,
+            )
+        };
+        Some(it)
+    }
+
+    /// An iterator over the device-readable buffers of the last chain (the
+    /// guest's data); `None` without a chain.
+    pub fn out_iter(&mut self) -> Option<VqIter<'_>> {
+        self.iter(false)
+    }
+
+    /// An iterator over the device-writable buffers of the last chain.
+    pub fn in_iter(&mut self) -> Option<VqIter<'_>> {
+        self.iter(true)
+    }
+
+    /// `vhost_add_used(vq, head, len)`.
+    pub fn add_used(&mut self, head: u32, len: u32) {
+        // SAFETY: we hold the vq mutex; the head is only written to the
+        // used ring (guest memory, through the user-copy functions).
+        unsafe { b::vsock_rs_vh_add_used(self.dev.raw(), self.vq, head, len) };
+    }
+
+    /// `vhost_signal`.
+    pub fn signal(&mut self) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_signal(self.dev.raw(), self.vq) };
+    }
+
+    /// `vhost_exceeds_weight(vq, pkts, total_len)`: requeues the handler
+    /// and returns true once over the device's weights.
+    pub fn exceeds_weight(&mut self, pkts: i32, total_len: i32) -> bool {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_exceeds_weight(self.dev.raw(), self.vq, pkts, total_len) }
+    }
+
+    /// `vq_err`: signals the virtqueue's error eventfd, if any.
+    pub fn vq_err(&mut self) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_err(self.dev.raw(), self.vq) };
+    }
+}
+
+impl<T: VhostHandler> Drop for VqGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold the vq mutex (invariant).
+        unsafe { b::vsock_rs_vh_vq_unlock(self.dev.raw(), self.vq) };
+    }
+}
+
+/// An `iov_iter` over buffers of a descriptor chain (user addresses of the
+/// VMM, which the vhost worker reaches through the owner's mm).
+///
+/// # Invariants
+///
+/// `iter` was initialised over `vq->iov` entries of a locked virtqueue
+/// that stay unchanged for `'a`.
+pub struct VqIter<'a> {
+    iter: Opaque<kernel::bindings::iov_iter>,
+    _borrow: PhantomData<&'a mut ()>,
+}
+
+impl VqIter<'_> {
+    /// As a source (device-readable buffers); `None` for a destination.
+    pub fn as_source(&mut self) -> Option<&mut IovIterSource<'_>> {
+        let p = self.iter.get();
+        // SAFETY: initialised (invariant).
+        let dir = unsafe { (*p).data_source };
+        // SAFETY: a valid source iterator over memory that stays put while
+        // `self` is borrowed.
+        (u32::from(dir) == kernel::bindings::ITER_SOURCE)
+            .then(|| unsafe { IovIterSource::from_raw(p) })
+    }
+
+    /// As a destination (device-writable buffers); `None` for a source.
+    pub fn as_dest(&mut self) -> Option<&mut IovIterDest<'_>> {
+        let p = self.iter.get();
+        // SAFETY: initialised (invariant).
+        let dir = unsafe { (*p).data_source };
+        // SAFETY: as above, a destination.
+        (u32::from(dir) == kernel::bindings::ITER_DEST).then(|| unsafe { IovIterDest::from_raw(p) })
+    }
+}
