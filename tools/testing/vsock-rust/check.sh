@@ -117,6 +117,18 @@ else
 	# clock (see PAIR_CLOCK in the Makefile): 6-15 minutes, depending on
 	# the load of the machine.
 	VM_ICOUNT=0 VM_TIMEOUT=2400 run_vm_suites "$kdir" "" "pair c c rust"
+	# The Rust host backend with both guests: the other two pairings.
+	VM_ICOUNT=0 VM_TIMEOUT=2400 run_vm_suites "$kdir" "" "pair rust c rust"
+	# A hostile guest (its own VMM) against both backends; SIGKILL of the
+	# VMM under traffic on all four pairings; vmtest.sh's namespace cases
+	# with a VM against both backends.
+	VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir" "" "vhostile c rust"
+	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "sigkill c c rust" "sigkill rust c rust"
+	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "nsvm c rust"
+	# The guest drivers' life cycle (transport resets, freeze/restore, 20
+	# rmmod/insmod and 20 unbind/bind cycles), C and Rust, in one L1 boot
+	# on the instruction-counted clock.
+	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "guestlife c rust"
 	# The guest drivers against a second device: rust-vmm's vhost-device-vsock.
 	run_vhost_user "$kdir" c rust
 	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
@@ -136,32 +148,17 @@ if ! scripts/build-kernel.sh debug >"$logs/kernel-debug.log" 2>&1; then
 	add "kernel build (debug)" 0 1
 else
 	kdir_debug=$(tail -n 1 "$logs/kernel-debug.log")
-	ko_debug=$VSOCK_RUST_CACHE/check-ko-debug
-	rm -rf "$ko_debug"
 	make --no-print-directory clean >/dev/null 2>&1
 	if step "module build (debug kernel)" modules-debug.log \
 		make --no-print-directory modules VARIANT=debug; then
 		# One VM for all of them: boot and kmemleak scans are slow there.
 		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir_debug" "[debug] " "debug 50"
-		# Kept for the guest driver's life cycle on the debug kernel.
-		mkdir -p "$ko_debug" && cp net/vmw_vsock/vsock_rs_*.ko "$ko_debug/"
+		# The hostile guest against the Rust backend, kmemleak checked.
+		VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir_debug" "[debug] " "vhostile rust"
 	fi
 	# Leave the modules built for the default kernel again.
 	make --no-print-directory clean >/dev/null 2>&1
 	make --no-print-directory modules >/dev/null 2>&1
-	# The Rust guest driver's life cycle (suite guestlife) in one L1 boot
-	# on the default kernel (C vhost_vsock), on the instruction-counted
-	# clock: an L2 on the default kernel (transport resets, freeze/restore,
-	# 20 rmmod/insmod and 20 unbind/bind cycles) and an L2 on the debug
-	# kernel (KASAN, lockdep, kmemleak) with the same 20 + 20 cycles.
-	if [ -n "${kdir:-}" ] && [ -f "$ko_debug/vsock_rs_virtio.ko" ]; then
-		L2_DEBUG_KDIR=$kdir_debug GUESTLIFE_DEBUG_KO_DIR=$ko_debug \
-		GUESTLIFE_DEBUG_PARTS=cycles VM_ICOUNT=0 VM_TIMEOUT=5400 \
-		VM_ENV="L2_DEBUG_KDIR GUESTLIFE_DEBUG_KO_DIR GUESTLIFE_DEBUG_PARTS" \
-			run_vm_suites "$kdir" "" "guestlife rust rust:debug"
-	else
-		add "vm guestlife (no debug modules)" 0 1
-	fi
 fi
 
 echo
