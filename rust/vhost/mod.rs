@@ -579,10 +579,10 @@ impl VqIter<'_> {
         let p = self.iter.get();
         // SAFETY: initialised (invariant).
         let dir = unsafe { (*p).data_source };
+        let source = u32::from(dir) == kernel::bindings::ITER_SOURCE;
         // SAFETY: a valid source iterator over memory that stays put while
         // `self` is borrowed.
-        (u32::from(dir) == kernel::bindings::ITER_SOURCE)
-            .then(|| unsafe { IovIterSource::from_raw(p) })
+        source.then(|| unsafe { IovIterSource::from_raw(p) })
     }
 
     /// As a destination (device-writable buffers); `None` for a source.
