@@ -512,6 +512,8 @@ impl MiscFile for Dev {
     }
 }
 
+crate::vsock_rs_misc_fops!(VHOST_VSOCK_FOPS, Dev);
+
 struct VhostVsockRs {
     // The device node goes first, then the transport, then its token, as
     // upstream's exit.
@@ -521,10 +523,14 @@ struct VhostVsockRs {
 }
 
 impl kernel::Module for VhostVsockRs {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         let token = Published::new_value(HostToken)?;
         let reg = Registration::new()?;
-        let misc = MiscReg::register(module, b::VRS_VHOST_VSOCK_MINOR as i32, c"vhost-vsock")?;
+        let misc = MiscReg::register(
+            &VHOST_VSOCK_FOPS,
+            b::VRS_VHOST_VSOCK_MINOR as i32,
+            c"vhost-vsock",
+        )?;
         Ok(VhostVsockRs {
             _misc: misc,
             _reg: reg,
