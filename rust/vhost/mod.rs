@@ -281,6 +281,7 @@ impl<T: VhostHandler> Vhost<T> {
             dev: self,
             vq,
             desc: None,
+            _not_send: PhantomData,
         })
     }
 
@@ -421,12 +422,15 @@ pub enum Desc {
 ///
 /// # Invariants
 ///
-/// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`; `desc` is
-/// the `(out, in)` of the chain whose buffers are in `vq->iov` now.
+/// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`, taken by
+/// the current task (a kernel mutex is released by the task that took it,
+/// hence `!Send`); `desc` is the `(out, in)` of the chain whose buffers are
+/// in `vq->iov` now.
 pub struct VqGuard<'a, T: VhostHandler> {
     dev: &'a Vhost<T>,
     vq: u32,
     desc: Option<(u32, u32)>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<'a, T: VhostHandler> VqGuard<'a, T> {
