@@ -7,7 +7,8 @@
 //! two virtqueues and one work item (allocated and initialised by the C
 //! shims of `rust/helpers/vsock_rs_vhost_helpers.c`), plus the Rust data
 //! of type `T`.  The vhost worker calls `T`'s [`VhostHandler`] callbacks;
-//! virtqueues are used only under their mutex, through a [`VqGuard`], and
+//! virtqueues are used only there ([`Worker`], whose task runs with the
+//! VMM's memory map), under their mutex, through a [`VqGuard`], and
 //! a descriptor chain's buffers only through a [`VqIter`] that borrows the
 //! guard, so that no other chain can replace them meanwhile.
 //!
@@ -35,9 +36,49 @@ pub const NR_VQS: usize = 2;
 /// What the vhost worker runs for a [`Vhost`] with data `Self`.
 pub trait VhostHandler: Send + Sync + Sized + 'static {
     /// The guest kicked virtqueue `vq` (upstream's `handle_kick`).
-    fn handle_kick(dev: &Vhost<Self>, vq: usize);
+    fn handle_kick(w: &Worker<'_, Self>, vq: usize);
     /// The device's work item ([`Vhost::work_queue`]) runs.
-    fn handle_work(dev: &Vhost<Self>);
+    fn handle_work(w: &Worker<'_, Self>);
+}
+
+/// The vhost worker of a [`Vhost`], running one of its callbacks.
+///
+/// The virtqueues are processed only there ([`Worker::lock_vq`]): their
+/// rings and buffers are user addresses of the VMM that owns the device,
+/// which the user-copy functions resolve in the current task's memory map,
+/// and only the device's workers run with that VMM's.  Elsewhere (a socket
+/// call, another device's worker) the same addresses would be another
+/// process's memory.
+///
+/// # Invariants
+///
+/// Exists only on the worker task of `dev`, for the duration of one of its
+/// [`VhostHandler`] callbacks (hence `!Send`).
+pub struct Worker<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a, T: VhostHandler> Worker<'a, T> {
+    /// The device being served.
+    pub fn dev(&self) -> &'a Vhost<T> {
+        self.dev
+    }
+
+    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
+    /// virtqueue.
+    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
+        let vq = vq_index(vq)?;
+        // SAFETY: live device, existing virtqueue.
+        unsafe { b::vsock_rs_vh_vq_lock(self.dev.raw(), vq) };
+        // INVARIANT: locked just above, by this task.
+        Some(VqGuard {
+            dev: self.dev,
+            vq,
+            desc: None,
+            _not_send: PhantomData,
+        })
+    }
 }
 
 /// A vhost device and its data.
@@ -76,7 +117,12 @@ unsafe extern "C" fn kick_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void, 
     // SAFETY: the owner is the live, pinned `Vhost<T>` (type invariant),
     // whose drop stops the workers before the memory goes.
     let dev = unsafe { &*owner.cast::<Vhost<T>>() };
-    T::handle_kick(dev, vq as usize);
+    // INVARIANT: on the device's worker, for this callback.
+    let w = Worker {
+        dev,
+        _not_send: PhantomData,
+    };
+    T::handle_kick(&w, vq as usize);
 }
 
 /// The work item of a `Vhost<T>`.
@@ -87,7 +133,12 @@ unsafe extern "C" fn kick_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void, 
 unsafe extern "C" fn work_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void) {
     // SAFETY: as in `kick_tramp`.
     let dev = unsafe { &*owner.cast::<Vhost<T>>() };
-    T::handle_work(dev);
+    // INVARIANT: on the device's worker, for this callback.
+    let w = Worker {
+        dev,
+        _not_send: PhantomData,
+    };
+    T::handle_work(&w);
 }
 
 /// The part of a [`Vhost`] that does not depend on its data's type.
@@ -268,21 +319,6 @@ impl<T: VhostHandler> Vhost<T> {
         // SAFETY: live device; the file and poll table are those of the
         // current `poll` call (`PollCtx` invariant).
         unsafe { b::vsock_rs_vh_chr_poll(self.raw(), pt.file().cast(), pt.table().cast()) }
-    }
-
-    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
-    /// virtqueue.
-    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        let vq = vq_index(vq)?;
-        // SAFETY: live device, existing virtqueue.
-        unsafe { b::vsock_rs_vh_vq_lock(self.raw(), vq) };
-        // INVARIANT: locked just above.
-        Some(VqGuard {
-            dev: self,
-            vq,
-            desc: None,
-            _not_send: PhantomData,
-        })
     }
 
     /// The ring size of `vq` (`vq->num`), read without its mutex as
