@@ -388,8 +388,9 @@ impl<T: VhostHandler> Vhost<T> {
 
     /// Calls `f` with the device of guest `cid` reachable from `net`
     /// (upstream's `vhost_vsock_get`), under `rcu_read_lock()`.
-    /// Without a namespace, only global-mode devices are found.
-    pub fn lookup<R>(cid: u32, net: Option<&Net>, f: impl FnOnce(Option<&Self>) -> R) -> R {
+    /// Without a namespace, only global-mode devices are found.  `f` sees
+    /// the device as a [`Found`], which offers only what does not sleep.
+    pub fn lookup<R>(cid: u32, net: Option<&Net>, f: impl FnOnce(Option<Found<'_, T>>) -> R) -> R {
         let _rcu = rcu::read_lock();
         // SAFETY: under the RCU read lock; `net` is NULL or live.
         let h = unsafe { b::vsock_rs_vh_lookup(cid, crate::vsock::net::raw(net)) };
@@ -408,8 +409,10 @@ impl<T: VhostHandler> Vhost<T> {
                 let head = unsafe { &*owner.cast::<Head>() };
                 // The table holds the devices of every `Vhost<_>` of this
                 // module: only those with data `T` are `Vhost<T>`.
-                // SAFETY: as above, now of the right type.
-                (head.ty == core::any::TypeId::of::<T>()).then(|| unsafe { &*owner.cast::<Self>() })
+                (head.ty == core::any::TypeId::of::<T>()).then(|| Found {
+                    // SAFETY: as above, now of the right type.
+                    dev: unsafe { &*owner.cast::<Self>() },
+                })
             }
         };
         f(dev)
@@ -422,6 +425,50 @@ impl<T: VhostHandler> Vhost<T> {
         // SAFETY: the descriptor is a live transport; the iteration only
         // compares it with each socket's transport.
         unsafe { b::vsock_rs_vh_reset_orphans(desc.transport_ptr()) };
+    }
+}
+
+/// A device found by [`Vhost::lookup`], valid for the RCU read-side
+/// section of the lookup: what may be done there, without sleeping (a
+/// sleep would end the section, and the device could be freed under us).
+///
+/// # Invariants
+///
+/// `dev` is a hashed device seen under `rcu_read_lock()`, held for `'a`.
+#[derive(Clone, Copy)]
+pub struct Found<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+}
+
+impl<'a, T: VhostHandler> Found<'a, T> {
+    /// The device's data.
+    pub fn data(&self) -> &'a T {
+        self.dev.data()
+    }
+
+    /// See [`Vhost::vq_num`].
+    pub fn vq_num(&self, vq: usize) -> u32 {
+        self.dev.vq_num(vq)
+    }
+
+    /// See [`Vhost::vq_has_backend_racy`].
+    pub fn vq_has_backend_racy(&self, vq: usize) -> bool {
+        self.dev.vq_has_backend_racy(vq)
+    }
+
+    /// See [`Vhost::poll_queue`] (does not sleep).
+    pub fn poll_queue(&self, vq: usize) {
+        self.dev.poll_queue(vq)
+    }
+
+    /// See [`Vhost::work_queue`] (does not sleep).
+    pub fn work_queue(&self, vq: usize) {
+        self.dev.work_queue(vq)
+    }
+
+    /// See [`Vhost::guest_cid`].
+    pub fn guest_cid(&self) -> u32 {
+        self.dev.guest_cid()
     }
 }
 
