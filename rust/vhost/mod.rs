@@ -409,6 +409,8 @@ impl<T: VhostHandler> Vhost<T> {
                 let head = unsafe { &*owner.cast::<Head>() };
                 // The table holds the devices of every `Vhost<_>` of this
                 // module: only those with data `T` are `Vhost<T>`.
+                // INVARIANT: seen under the RCU read lock, which `_rcu`
+                // holds until `f` returns.
                 (head.ty == core::any::TypeId::of::<T>()).then(|| Found {
                     // SAFETY: as above, now of the right type.
                     dev: unsafe { &*owner.cast::<Self>() },
