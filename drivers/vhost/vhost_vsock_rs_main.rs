@@ -35,7 +35,7 @@ mod vsock;
 mod vhost;
 
 use vhost::misc::{MiscFile, MiscReg, PollCtx};
-use vhost::{Desc, Vhost, VhostHandler, VqGuard};
+use vhost::{Desc, Vhost, VhostHandler, VqGuard, Worker};
 use vsock::bindings as b;
 use vsock::net::Net;
 use vsock::proto::hdr::{Hdr, HDR_LEN, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
@@ -98,11 +98,12 @@ fn more_replies(dev: &Dev) -> bool {
 
 /// Host to guest: moves queued packets into the guest's RX buffers
 /// (upstream's `vhost_transport_do_send_pkt`).
-fn do_send_pkt(dev: &Dev) {
+fn do_send_pkt(w: &Worker<'_, Vsock>) {
+    let dev = w.dev();
     let v = dev.data();
     let mut restart_tx = false;
     {
-        let Some(mut g) = dev.lock_vq(VQ_RX) else {
+        let Some(mut g) = w.lock_vq(VQ_RX) else {
             return;
         };
         if !g.has_backend() || !g.meta_prefetch() {
@@ -269,8 +270,9 @@ fn tx_packet(g: &mut VqGuard<'_, Vsock>, inn: u32) -> Option<SkbBox> {
 
 /// Guest to host: hands the guest's packets to the common module
 /// (upstream's `vhost_vsock_handle_tx_kick`).
-fn handle_tx_kick(dev: &Dev) {
-    let Some(mut g) = dev.lock_vq(VQ_TX) else {
+fn handle_tx_kick(w: &Worker<'_, Vsock>) {
+    let dev = w.dev();
+    let Some(mut g) = w.lock_vq(VQ_TX) else {
         return;
     };
     if !g.has_backend() || !g.meta_prefetch() {
@@ -329,16 +331,16 @@ fn handle_tx_kick(dev: &Dev) {
 }
 
 impl VhostHandler for Vsock {
-    fn handle_kick(dev: &Dev, vq: usize) {
+    fn handle_kick(w: &Worker<'_, Self>, vq: usize) {
         match vq {
-            VQ_TX => handle_tx_kick(dev),
-            VQ_RX => do_send_pkt(dev),
+            VQ_TX => handle_tx_kick(w),
+            VQ_RX => do_send_pkt(w),
             _ => {}
         }
     }
 
-    fn handle_work(dev: &Dev) {
-        do_send_pkt(dev);
+    fn handle_work(w: &Worker<'_, Self>) {
+        do_send_pkt(w);
     }
 }
 
@@ -512,6 +514,8 @@ impl MiscFile for Dev {
     }
 }
 
+crate::vsock_rs_misc_fops!(VHOST_VSOCK_FOPS, Dev);
+
 struct VhostVsockRs {
     // The device node goes first, then the transport, then its token, as
     // upstream's exit.
@@ -521,10 +525,14 @@ struct VhostVsockRs {
 }
 
 impl kernel::Module for VhostVsockRs {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         let token = Published::new_value(HostToken)?;
         let reg = Registration::new()?;
-        let misc = MiscReg::register(module, b::VRS_VHOST_VSOCK_MINOR as i32, c"vhost-vsock")?;
+        let misc = MiscReg::register(
+            &VHOST_VSOCK_FOPS,
+            b::VRS_VHOST_VSOCK_MINOR as i32,
+            c"vhost-vsock",
+        )?;
         Ok(VhostVsockRs {
             _misc: misc,
             _reg: reg,

@@ -4,6 +4,8 @@
 //! `kernel::miscdevice` (which in 7.2 has no `poll` and leaves the file
 //! operations without an owner module): a fixed minor, one `T` per open
 //! file, `llseek = noop_llseek`, and the module held while a file is open.
+//! The file operations are a static of that module ([`MiscFops`]), so that
+//! dropping the registration while files are open leaves them valid.
 
 use core::marker::PhantomData;
 use kernel::bindings as kb;
@@ -182,18 +184,90 @@ unsafe extern "C" fn poll_tramp<T: MiscFile>(
     T::poll(this, &ctx)
 }
 
+/// The file operations of the files of a [`MiscReg<T>`].
+///
+/// A static of the module that implements `T` (declare it with
+/// [`vsock_rs_misc_fops!`]): an open file keeps using its operations, and
+/// holds that module, until its release, which may come after the
+/// [`MiscReg`] that opened it is dropped.
+///
+/// # Invariants
+///
+/// `fops.owner` is the module that defines the static holding this value;
+/// the operations are the trampolines of `T`.
+#[repr(transparent)]
+pub struct MiscFops<T: MiscFile> {
+    fops: kb::file_operations,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: never written after construction; the VFS only reads it.
+unsafe impl<T: MiscFile> Sync for MiscFops<T> {}
+
+impl<T: MiscFile> MiscFops<T> {
+    /// The file operations of `T`'s files.
+    ///
+    /// # Safety
+    ///
+    /// `module` is the `struct module` of the module that defines the
+    /// static holding the result (the VFS takes references on it while a
+    /// file is open).  Use [`vsock_rs_misc_fops!`].
+    pub const unsafe fn new(module: *mut kb::module) -> Self {
+        // SAFETY: `file_operations` holds pointers, integers and optional
+        // functions, for which all-zero is valid (none).
+        let mut fops: kb::file_operations = unsafe { core::mem::zeroed() };
+        fops.owner = module;
+        fops.open = Some(open_tramp::<T>);
+        fops.release = Some(release_tramp::<T>);
+        fops.llseek = Some(kb::noop_llseek);
+        fops.unlocked_ioctl = Some(ioctl_tramp::<T>);
+        #[cfg(CONFIG_COMPAT)]
+        {
+            fops.compat_ioctl = Some(ioctl_tramp::<T>);
+        }
+        fops.read_iter = Some(read_tramp::<T>);
+        fops.write_iter = Some(write_tramp::<T>);
+        fops.poll = Some(poll_tramp::<T>);
+        // INVARIANT: the owner is given by the caller; `T`'s trampolines.
+        MiscFops {
+            fops,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// Declares the file operations of misc files of type `$file` as the
+/// static `$name` of this module, for [`MiscReg::register`].
+#[macro_export]
+macro_rules! vsock_rs_misc_fops {
+    ($name:ident, $file:ty) => {
+        // The abstraction's `unsafe`, allowed in crates that deny it.
+        #[allow(unsafe_code)]
+        static $name: $crate::vhost::misc::MiscFops<$file> = {
+            #[allow(improper_ctypes)]
+            extern "C" {
+                static __this_module: kernel::types::Opaque<kernel::bindings::module>;
+            }
+            // SAFETY: `__this_module` is this module's `struct module`,
+            // defined by modpost, and the static is this module's; only its
+            // address is taken.
+            unsafe { $crate::vhost::misc::MiscFops::new(__this_module.get()) }
+        };
+    };
+}
+
 /// A registered misc device whose files are `T`s.
 ///
 /// # Invariants
 ///
-/// `misc` is registered (with `fops`, which outlives it) from a successful
-/// [`MiscReg::register`] until drop.
+/// `misc` is registered, with the static file operations `fops`, from a
+/// successful [`MiscReg::register`] until drop.  Files opened meanwhile use
+/// only `fops` and their own `T` after `open`, so they may outlive it.
 #[pin_data(PinnedDrop)]
 pub struct MiscReg<T: MiscFile> {
-    fops: KBox<kb::file_operations>,
+    fops: &'static MiscFops<T>,
     #[pin]
     misc: Opaque<kb::miscdevice>,
-    _t: PhantomData<T>,
 }
 
 // SAFETY: registration and deregistration may happen on any thread; the
@@ -203,29 +277,13 @@ unsafe impl<T: MiscFile> Send for MiscReg<T> {}
 unsafe impl<T: MiscFile> Sync for MiscReg<T> {}
 
 impl<T: MiscFile> MiscReg<T> {
-    /// Registers device `name` with minor `minor`, owned by `module`.
+    /// Registers device `name` with minor `minor`, whose files use `fops`.
     pub fn register(
-        module: &'static ThisModule,
+        fops: &'static MiscFops<T>,
         minor: i32,
         name: &'static CStr,
     ) -> Result<Pin<KBox<Self>>> {
-        let fops = KBox::new(
-            kb::file_operations {
-                owner: module.as_ptr(),
-                open: Some(open_tramp::<T>),
-                release: Some(release_tramp::<T>),
-                llseek: Some(kb::noop_llseek),
-                unlocked_ioctl: Some(ioctl_tramp::<T>),
-                #[cfg(CONFIG_COMPAT)]
-                compat_ioctl: Some(ioctl_tramp::<T>),
-                read_iter: Some(read_tramp::<T>),
-                write_iter: Some(write_tramp::<T>),
-                poll: Some(poll_tramp::<T>),
-                ..pin_init::zeroed()
-            },
-            GFP_KERNEL,
-        )?;
-        let fops_ptr: *const kb::file_operations = &*fops;
+        let fops_ptr: *const kb::file_operations = &fops.fops;
         KBox::pin_init(
             try_pin_init!(MiscReg {
                 fops,
@@ -235,14 +293,12 @@ impl<T: MiscFile> MiscReg<T> {
                     m.name = name.as_char_ptr();
                     m.fops = fops_ptr;
                     // SAFETY: `slot` is ours to write; the device is pinned
-                    // and deregistered in drop; `fops` lives in its own box
-                    // owned by the same value.
+                    // and deregistered in drop; `fops` is a static.
                     unsafe {
                         slot.write(m);
                         kernel::error::to_result(kb::misc_register(slot))
                     }
                 }),
-                _t: PhantomData,
             }? Error),
             GFP_KERNEL,
         )
@@ -252,7 +308,8 @@ impl<T: MiscFile> MiscReg<T> {
 #[pinned_drop]
 impl<T: MiscFile> PinnedDrop for MiscReg<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered (invariant); `fops` is freed after this.
+        // SAFETY: registered (invariant).  Open files keep the static
+        // `fops` and their module.
         unsafe { kb::misc_deregister(self.misc.get()) };
     }
 }

@@ -7,7 +7,8 @@
 //! two virtqueues and one work item (allocated and initialised by the C
 //! shims of `rust/helpers/vsock_rs_vhost_helpers.c`), plus the Rust data
 //! of type `T`.  The vhost worker calls `T`'s [`VhostHandler`] callbacks;
-//! virtqueues are used only under their mutex, through a [`VqGuard`], and
+//! virtqueues are used only there ([`Worker`], whose task runs with the
+//! VMM's memory map), under their mutex, through a [`VqGuard`], and
 //! a descriptor chain's buffers only through a [`VqIter`] that borrows the
 //! guard, so that no other chain can replace them meanwhile.
 //!
@@ -35,9 +36,49 @@ pub const NR_VQS: usize = 2;
 /// What the vhost worker runs for a [`Vhost`] with data `Self`.
 pub trait VhostHandler: Send + Sync + Sized + 'static {
     /// The guest kicked virtqueue `vq` (upstream's `handle_kick`).
-    fn handle_kick(dev: &Vhost<Self>, vq: usize);
+    fn handle_kick(w: &Worker<'_, Self>, vq: usize);
     /// The device's work item ([`Vhost::work_queue`]) runs.
-    fn handle_work(dev: &Vhost<Self>);
+    fn handle_work(w: &Worker<'_, Self>);
+}
+
+/// The vhost worker of a [`Vhost`], running one of its callbacks.
+///
+/// The virtqueues are processed only there ([`Worker::lock_vq`]): their
+/// rings and buffers are user addresses of the VMM that owns the device,
+/// which the user-copy functions resolve in the current task's memory map,
+/// and only the device's workers run with that VMM's.  Elsewhere (a socket
+/// call, another device's worker) the same addresses would be another
+/// process's memory.
+///
+/// # Invariants
+///
+/// Exists only on the worker task of `dev`, for the duration of one of its
+/// [`VhostHandler`] callbacks (hence `!Send`).
+pub struct Worker<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a, T: VhostHandler> Worker<'a, T> {
+    /// The device being served.
+    pub fn dev(&self) -> &'a Vhost<T> {
+        self.dev
+    }
+
+    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
+    /// virtqueue.
+    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
+        let vq = vq_index(vq)?;
+        // SAFETY: live device, existing virtqueue.
+        unsafe { b::vsock_rs_vh_vq_lock(self.dev.raw(), vq) };
+        // INVARIANT: locked just above, by this task.
+        Some(VqGuard {
+            dev: self.dev,
+            vq,
+            desc: None,
+            _not_send: PhantomData,
+        })
+    }
 }
 
 /// A vhost device and its data.
@@ -76,7 +117,12 @@ unsafe extern "C" fn kick_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void, 
     // SAFETY: the owner is the live, pinned `Vhost<T>` (type invariant),
     // whose drop stops the workers before the memory goes.
     let dev = unsafe { &*owner.cast::<Vhost<T>>() };
-    T::handle_kick(dev, vq as usize);
+    // INVARIANT: on the device's worker, for this callback.
+    let w = Worker {
+        dev,
+        _not_send: PhantomData,
+    };
+    T::handle_kick(&w, vq as usize);
 }
 
 /// The work item of a `Vhost<T>`.
@@ -87,7 +133,12 @@ unsafe extern "C" fn kick_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void, 
 unsafe extern "C" fn work_tramp<T: VhostHandler>(owner: *mut core::ffi::c_void) {
     // SAFETY: as in `kick_tramp`.
     let dev = unsafe { &*owner.cast::<Vhost<T>>() };
-    T::handle_work(dev);
+    // INVARIANT: on the device's worker, for this callback.
+    let w = Worker {
+        dev,
+        _not_send: PhantomData,
+    };
+    T::handle_work(&w);
 }
 
 /// The part of a [`Vhost`] that does not depend on its data's type.
@@ -270,20 +321,6 @@ impl<T: VhostHandler> Vhost<T> {
         unsafe { b::vsock_rs_vh_chr_poll(self.raw(), pt.file().cast(), pt.table().cast()) }
     }
 
-    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
-    /// virtqueue.
-    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        let vq = vq_index(vq)?;
-        // SAFETY: live device, existing virtqueue.
-        unsafe { b::vsock_rs_vh_vq_lock(self.raw(), vq) };
-        // INVARIANT: locked just above.
-        Some(VqGuard {
-            dev: self,
-            vq,
-            desc: None,
-        })
-    }
-
     /// The ring size of `vq` (`vq->num`), read without its mutex as
     /// upstream does for the replies throttle; 0 for no such virtqueue.
     pub fn vq_num(&self, vq: usize) -> u32 {
@@ -351,8 +388,9 @@ impl<T: VhostHandler> Vhost<T> {
 
     /// Calls `f` with the device of guest `cid` reachable from `net`
     /// (upstream's `vhost_vsock_get`), under `rcu_read_lock()`.
-    /// Without a namespace, only global-mode devices are found.
-    pub fn lookup<R>(cid: u32, net: Option<&Net>, f: impl FnOnce(Option<&Self>) -> R) -> R {
+    /// Without a namespace, only global-mode devices are found.  `f` sees
+    /// the device as a [`Found`], which offers only what does not sleep.
+    pub fn lookup<R>(cid: u32, net: Option<&Net>, f: impl FnOnce(Option<Found<'_, T>>) -> R) -> R {
         let _rcu = rcu::read_lock();
         // SAFETY: under the RCU read lock; `net` is NULL or live.
         let h = unsafe { b::vsock_rs_vh_lookup(cid, crate::vsock::net::raw(net)) };
@@ -371,8 +409,12 @@ impl<T: VhostHandler> Vhost<T> {
                 let head = unsafe { &*owner.cast::<Head>() };
                 // The table holds the devices of every `Vhost<_>` of this
                 // module: only those with data `T` are `Vhost<T>`.
-                // SAFETY: as above, now of the right type.
-                (head.ty == core::any::TypeId::of::<T>()).then(|| unsafe { &*owner.cast::<Self>() })
+                // INVARIANT: seen under the RCU read lock, which `_rcu`
+                // holds until `f` returns.
+                (head.ty == core::any::TypeId::of::<T>()).then(|| Found {
+                    // SAFETY: as above, now of the right type.
+                    dev: unsafe { &*owner.cast::<Self>() },
+                })
             }
         };
         f(dev)
@@ -385,6 +427,50 @@ impl<T: VhostHandler> Vhost<T> {
         // SAFETY: the descriptor is a live transport; the iteration only
         // compares it with each socket's transport.
         unsafe { b::vsock_rs_vh_reset_orphans(desc.transport_ptr()) };
+    }
+}
+
+/// A device found by [`Vhost::lookup`], valid for the RCU read-side
+/// section of the lookup: what may be done there, without sleeping (a
+/// sleep would end the section, and the device could be freed under us).
+///
+/// # Invariants
+///
+/// `dev` is a hashed device seen under `rcu_read_lock()`, held for `'a`.
+#[derive(Clone, Copy)]
+pub struct Found<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+}
+
+impl<'a, T: VhostHandler> Found<'a, T> {
+    /// The device's data.
+    pub fn data(&self) -> &'a T {
+        self.dev.data()
+    }
+
+    /// See [`Vhost::vq_num`].
+    pub fn vq_num(&self, vq: usize) -> u32 {
+        self.dev.vq_num(vq)
+    }
+
+    /// See [`Vhost::vq_has_backend_racy`].
+    pub fn vq_has_backend_racy(&self, vq: usize) -> bool {
+        self.dev.vq_has_backend_racy(vq)
+    }
+
+    /// See [`Vhost::poll_queue`] (does not sleep).
+    pub fn poll_queue(&self, vq: usize) {
+        self.dev.poll_queue(vq)
+    }
+
+    /// See [`Vhost::work_queue`] (does not sleep).
+    pub fn work_queue(&self, vq: usize) {
+        self.dev.work_queue(vq)
+    }
+
+    /// See [`Vhost::guest_cid`].
+    pub fn guest_cid(&self) -> u32 {
+        self.dev.guest_cid()
     }
 }
 
@@ -421,12 +507,15 @@ pub enum Desc {
 ///
 /// # Invariants
 ///
-/// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`; `desc` is
-/// the `(out, in)` of the chain whose buffers are in `vq->iov` now.
+/// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`, taken by
+/// the current task (a kernel mutex is released by the task that took it,
+/// hence `!Send`); `desc` is the `(out, in)` of the chain whose buffers are
+/// in `vq->iov` now.
 pub struct VqGuard<'a, T: VhostHandler> {
     dev: &'a Vhost<T>,
     vq: u32,
     desc: Option<(u32, u32)>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<'a, T: VhostHandler> VqGuard<'a, T> {
