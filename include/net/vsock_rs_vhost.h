@@ -86,13 +86,9 @@ void vsock_rs_vh_unhash(struct vsock_rs_vhost *h);
 /* Under rcu_read_lock(): the device of @cid seen from @net, or NULL. */
 struct vsock_rs_vhost *vsock_rs_vh_lookup(u32 cid, struct net *net);
 void *vsock_rs_vh_owner(struct vsock_rs_vhost *h);
-vsock_rs_vh_kick_fn vsock_rs_vh_kick_of(struct vsock_rs_vhost *h);
 u32 vsock_rs_vh_guest_cid(struct vsock_rs_vhost *h);
 struct net *vsock_rs_vh_net(struct vsock_rs_vhost *h);
 /* vhost_vsock_reset_orphans over every connected socket of @t. */
 void vsock_rs_vh_reset_orphans(struct vsock_transport *t);
-
-/* The misc device. */
-bool vsock_rs_vh_file_nonblock(struct file *f);
 
 #endif /* _NET_VSOCK_RS_VHOST_H */

@@ -491,11 +491,6 @@ void *vsock_rs_vh_owner(struct vsock_rs_vhost *h)
 	return READ_ONCE(h->owner);
 }
 
-vsock_rs_vh_kick_fn vsock_rs_vh_kick_of(struct vsock_rs_vhost *h)
-{
-	return h->kick;
-}
-
 u32 vsock_rs_vh_guest_cid(struct vsock_rs_vhost *h)
 {
 	return READ_ONCE(h->guest_cid);
@@ -541,9 +536,4 @@ static void vsock_rs_vh_reset_orphan(struct sock *sk)
 void vsock_rs_vh_reset_orphans(struct vsock_transport *t)
 {
 	vsock_for_each_connected_socket(t, vsock_rs_vh_reset_orphan);
-}
-
-bool vsock_rs_vh_file_nonblock(struct file *f)
-{
-	return f->f_flags & O_NONBLOCK;
 }
