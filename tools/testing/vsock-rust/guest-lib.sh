@@ -50,6 +50,30 @@ load_mods() {
 	done
 }
 
+# missing MODULE...: the first module without a .ko file.
+missing() {
+	local m
+	for m in "$@"; do
+		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
+	done
+	return 1
+}
+
+# A kernel report in a log (the host-side suites check L1's log with it).
+SPLAT='(Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep|suspicious RCU usage|rust_panic|panicked at|Kernel panic)'
+
+# leaks: kmemleak's new reports (objects older than its 5 s minimum age),
+# cleared afterwards; nothing without kmemleak.
+leaks() {
+	[ -w /sys/kernel/debug/kmemleak ] || return 0
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
+	echo clear >/sys/kernel/debug/kmemleak
+}
+
 unload_mods() {
 	local i
 	for ((i = $# ; i > 0 ; i--)); do

@@ -76,15 +76,6 @@ guest_mods() {
 	esac
 }
 
-# missing MODULE...: the first module without a .ko file.
-missing() {
-	local m
-	for m in "$@"; do
-		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
-	done
-	return 1
-}
-
 # note LINE: a diagnostic line, printed and kept in the summary.  Its form
 # ("..: N ok, ...") is not the "N passed, N failed" that check.sh counts.
 note() {

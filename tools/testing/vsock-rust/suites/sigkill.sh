@@ -70,14 +70,6 @@ guest_mods() {
 	esac
 }
 
-missing() {
-	local m
-	for m in "$@"; do
-		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
-	done
-	return 1
-}
-
 l2_missing() {
 	local m
 	for m in "$@"; do
@@ -86,17 +78,6 @@ l2_missing() {
 	return 1
 }
 
-splat='(Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep|suspicious RCU usage|rust_panic|panicked at|Kernel panic)'
-
-leaks() {
-	[ -w /sys/kernel/debug/kmemleak ] || return 0
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak
-	echo clear >/sys/kernel/debug/kmemleak
-}
 
 # outcome LOG: how a vsock_xfer run ended, from its stderr.
 outcome() {
@@ -221,8 +202,8 @@ sigkill_guest() {
 	tr -d '\r' <"$console" | sed -E 's/\x1b(\[[0-9;?]*[a-zA-Z]|c)//g' | grep -av '^\s*$' | tail -n 5
 	dmesg >"$OUT/sigkill-$g-dmesg.txt"
 	leaks >"$OUT/sigkill-$g-kmemleak.txt"
-	if grep -aEq "$splat" "$OUT/sigkill-$g-dmesg.txt"; then
-		bad kernel_log "$(grep -aE -m 1 "$splat" "$OUT/sigkill-$g-dmesg.txt")"
+	if grep -aEq "$SPLAT" "$OUT/sigkill-$g-dmesg.txt"; then
+		bad kernel_log "$(grep -aE -m 1 "$SPLAT" "$OUT/sigkill-$g-dmesg.txt")"
 	elif [ -s "$OUT/sigkill-$g-kmemleak.txt" ]; then
 		bad kernel_log "kmemleak: $(grep -c unreferenced "$OUT/sigkill-$g-kmemleak.txt") objects"
 		head -40 "$OUT/sigkill-$g-kmemleak.txt"

@@ -21,28 +21,6 @@
 prog=$ROOT/tools/testing/vsock-rust/progs/vhostile/vhostile
 [ -x "$prog" ] || { echo "no $prog (make modules builds it)" >&2; exit 1; }
 
-splat='(Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep|suspicious RCU usage|rust_panic|panicked at|Kernel panic)'
-
-# missing MODULE...: the first module without a .ko file.
-missing() {
-	local m
-	for m in "$@"; do
-		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
-	done
-	return 1
-}
-
-# leaks: kmemleak's new reports (objects older than its 5 s minimum age),
-# cleared afterwards; nothing without kmemleak.
-leaks() {
-	[ -w /sys/kernel/debug/kmemleak ] || return 0
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak
-	echo clear >/sys/kernel/debug/kmemleak
-}
 
 status=0
 for h in "$@"; do
@@ -73,8 +51,8 @@ for h in "$@"; do
 	dmesg >"$OUT/vhostile-$h-dmesg.txt"
 	leaks >"$OUT/vhostile-$h-kmemleak.txt"
 	kern=ok
-	if grep -aEq "$splat" "$OUT/vhostile-$h-dmesg.txt"; then
-		kern="kernel log: $(grep -aE -m 1 "$splat" "$OUT/vhostile-$h-dmesg.txt")"
+	if grep -aEq "$SPLAT" "$OUT/vhostile-$h-dmesg.txt"; then
+		kern="kernel log: $(grep -aE -m 1 "$SPLAT" "$OUT/vhostile-$h-dmesg.txt")"
 	elif [ -s "$OUT/vhostile-$h-kmemleak.txt" ]; then
 		kern="kmemleak: $(grep -c unreferenced "$OUT/vhostile-$h-kmemleak.txt") objects"
 		head -40 "$OUT/vhostile-$h-kmemleak.txt"
