@@ -50,6 +50,18 @@ load_mods() {
 	done
 }
 
+# vhost_mods IMPL: the host-side modules of a vhost backend, in load order
+# (c: upstream's vhost_vsock, rust: vhost_vsock_rs); fails for others.
+vhost_mods() {
+	case "$1" in
+	c) echo drivers/vhost/vhost_iotlb drivers/vhost/vhost \
+		net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock ;;
+	rust) echo drivers/vhost/vhost_iotlb drivers/vhost/vhost \
+		net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs ;;
+	*) return 1 ;;
+	esac
+}
+
 # missing MODULE...: the first module without a .ko file.
 missing() {
 	local m

@@ -56,13 +56,9 @@ l2_limit=${PAIR_L2_TIMEOUT:-1200}
 l2_kdir=${PAIR_L2_KDIR:-$KDIR}
 run_limit=300
 
-case "$host_impl" in
-c) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock) ;;
-rust) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs) ;;
-*) echo "pair: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1 ;;
-esac
+list=$(vhost_mods "$host_impl") ||
+	{ echo "pair: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1; }
+read -r -a host_mods <<<"$list"
 
 # guest_mods G: the modules L2 loads at boot, in order, then its loopback
 # transport (loaded for run L only).

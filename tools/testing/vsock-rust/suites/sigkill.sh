@@ -40,13 +40,9 @@ port_to_l1=15400 port_from_l1=15401
 l2_limit=${SIGKILL_L2_TIMEOUT:-900}
 ncases=5
 
-case "$host_impl" in
-c) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock) ;;
-rust) host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs) ;;
-*) echo "sigkill: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1 ;;
-esac
+list=$(vhost_mods "$host_impl") ||
+	{ echo "sigkill: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1; }
+read -r -a host_mods <<<"$list"
 
 l2_kdir=${SIGKILL_L2_KDIR:-$KDIR}
 
