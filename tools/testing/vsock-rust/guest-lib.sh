@@ -50,6 +50,16 @@ load_mods() {
 	done
 }
 
+# virtio_mods IMPL: the guest driver modules (c or rust), in load order;
+# fails for others.
+virtio_mods() {
+	case "$1" in
+	c) echo "${VIRTIO_C_MODS[@]}" ;;
+	rust) echo "${VIRTIO_RUST_MODS[@]}" ;;
+	*) return 1 ;;
+	esac
+}
+
 # vhost_mods IMPL: the host-side modules of a vhost backend, in load order
 # (c: upstream's vhost_vsock, rust: vhost_vsock_rs); fails for others.
 vhost_mods() {
@@ -62,14 +72,19 @@ vhost_mods() {
 	esac
 }
 
-# missing MODULE...: the first module without a .ko file.
-missing() {
-	local m
+# missing_at PATHFN MODULE...: the first module whose .ko file, as PATHFN
+# names it, does not exist (PATHFN: mod_path, or l2_mod_path for L2's).
+missing_at() {
+	local fn=$1 m
+	shift
 	for m in "$@"; do
-		[ -f "$(mod_path "$m")" ] || { mod_path "$m"; return 0; }
+		[ -f "$("$fn" "$m")" ] || { "$fn" "$m"; return 0; }
 	done
 	return 1
 }
+
+# missing MODULE...: the first module of this kernel without a .ko file.
+missing() { missing_at mod_path "$@"; }
 
 # A kernel report in a log (the host-side suites check L1's log with it).
 SPLAT='(Oops|BUG:|WARNING:|KASAN|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep|suspicious RCU usage|rust_panic|panicked at|Kernel panic)'

@@ -43,12 +43,10 @@ fi
 
 if [ -f "$(mod_path drivers/vhost/vhost_vsock_rs)" ]; then
 	say "a guest with the Rust guest driver, this VM as its host with the Rust vhost backend"
-	host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-		net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs)
+	read -r -a host_mods <<<"$(vhost_mods rust)"
 else
 	say "a guest with the Rust guest driver, this VM as its host with upstream's vhost_vsock"
-	host_mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-		net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+	read -r -a host_mods <<<"$(vhost_mods c)"
 fi
 load_mods "${host_mods[@]}"
 echo "host: $(lsmod | awk 'NR > 1 && /vsock|vhost/ { print $1 }' | tr '\n' ' ')"

@@ -54,8 +54,7 @@ life=$ROOT/tools/testing/vsock-rust/progs/life/vsock_life
 parts_default=${GUESTLIFE_PARTS:-reset freeze cycles}
 parts_debug=${GUESTLIFE_DEBUG_PARTS:-$parts_default}
 [ -x "$life" ] || { echo "guestlife: $life not built (make modules)" >&2; false; return; }
-HOST_MODS=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+read -r -a HOST_MODS <<<"$(vhost_mods c)"
 load_mods "${HOST_MODS[@]}" || return
 [ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; false; return; }
 

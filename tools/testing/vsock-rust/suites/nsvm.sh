@@ -361,23 +361,16 @@ ns_delete() {
 # --- one host -----------------------------------------------------------------
 run_host() {
 	host=$1
-	local mods m
-	case "$host" in
-	c) mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-		net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock) ;;
-	rust) mods=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-		net/vmw_vsock/vsock_rs_common drivers/vhost/vhost_vsock_rs) ;;
-	*) echo "nsvm: unknown host '$host'" >&2; return 1 ;;
-	esac
+	local mods m list
+	list=$(vhost_mods "$host") || { echo "nsvm: unknown host '$host'" >&2; return 1; }
+	read -r -a mods <<<"$list"
 	ok=0 bad=0
 	echo "=== nsvm host=$host guest=$guest"
-	for m in "${mods[@]}"; do
-		if [ ! -f "$(mod_path "$m")" ]; then
-			echo "nsvm: $(mod_path "$m") not built"
-			record "nsvm host=$host guest=$guest" 0 19
-			return 1
-		fi
-	done
+	if m=$(missing "${mods[@]}"); then
+		echo "nsvm: $m not built"
+		record "nsvm host=$host guest=$guest" 0 19
+		return 1
+	fi
 	load_mods "${mods[@]}" || { record "nsvm host=$host guest=$guest" 0 19; return 1; }
 	del_namespaces
 	add_namespaces

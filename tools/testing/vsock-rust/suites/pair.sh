@@ -63,12 +63,11 @@ read -r -a host_mods <<<"$list"
 # guest_mods G: the modules L2 loads at boot, in order, then its loopback
 # transport (loaded for run L only).
 guest_mods() {
+	local v
+	v=$(virtio_mods "$1") || return 1
 	case "$1" in
-	c) echo net/vmw_vsock/vmw_vsock_virtio_transport_common \
-		net/vmw_vsock/vmw_vsock_virtio_transport net/vmw_vsock/vsock_loopback ;;
-	rust) echo net/vmw_vsock/vsock_rs_common net/vmw_vsock/vsock_rs_virtio \
-		net/vmw_vsock/vsock_rs_loopback ;;
-	*) return 1 ;;
+	c) echo "$v" net/vmw_vsock/vsock_loopback ;;
+	rust) echo "$v" net/vmw_vsock/vsock_rs_loopback ;;
 	esac
 }
 

@@ -58,21 +58,7 @@ l2_mod_path() {
 	fi
 }
 
-guest_mods() {
-	case "$1" in
-	c) echo net/vmw_vsock/vmw_vsock_virtio_transport_common net/vmw_vsock/vmw_vsock_virtio_transport ;;
-	rust) echo net/vmw_vsock/vsock_rs_common net/vmw_vsock/vsock_rs_virtio ;;
-	*) return 1 ;;
-	esac
-}
 
-l2_missing() {
-	local m
-	for m in "$@"; do
-		[ -f "$(l2_mod_path "$m")" ] || { l2_mod_path "$m"; return 0; }
-	done
-	return 1
-}
 
 
 # outcome LOG: how a vsock_xfer run ended, from its stderr.
@@ -111,9 +97,9 @@ sigkill_guest() {
 	local ok=0 fail=0
 	pass() { echo "sigkill $label: $1 ok${2:+ ($2)}"; ok=$((ok + 1)); }
 	bad() { echo "sigkill $label: $1 FAIL $2"; fail=$((fail + 1)); }
-	list=$(guest_mods "$g") || { echo "sigkill: unknown guest '$g'" >&2; record "sigkill $label" 0 $ncases; return 1; }
+	list=$(virtio_mods "$g") || { echo "sigkill: unknown guest '$g'" >&2; record "sigkill $label" 0 $ncases; return 1; }
 	read -r -a mods <<<"$list"
-	if m=$(l2_missing "${mods[@]}"); then
+	if m=$(missing_at l2_mod_path "${mods[@]}"); then
 		echo "sigkill $label: module not built ($m)" | tee -a "$OUT/summary"
 		record "sigkill $label" 0 $ncases
 		return 1
