@@ -509,8 +509,8 @@ impl MiscFile for Dev {
         this.chr_write(from)
     }
 
-    fn poll(this: &Self, ctx: &PollCtx<'_>) -> u32 {
-        this.chr_poll(ctx)
+    fn poll(ctx: &PollCtx<'_, Self>) -> u32 {
+        ctx.chr_poll()
     }
 }
 

@@ -13,19 +13,29 @@ use kernel::iov::{IovIterDest, IovIterSource};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// The `file` and `poll_table` of a `poll` call.
+/// A `poll` call on an open file whose data is a `T`.
+///
+/// The file's data comes only from here ([`PollCtx::this`]), so whatever
+/// registers a wait for this file (e.g. `Vhost`'s `chr_poll`) waits on a
+/// queue of this file's own `T`, which lives until the file's release, and
+/// never on another file's.
 ///
 /// # Invariants
 ///
-/// Both are those the VFS passed to the current `poll` call, valid for
-/// `'a`.
-pub struct PollCtx<'a> {
+/// `file` and `table` are those the VFS passed to the current `poll` call,
+/// valid for `'a`; `this` is `file`'s data.
+pub struct PollCtx<'a, T> {
+    this: &'a T,
     file: *mut kb::file,
     table: *mut kb::poll_table_struct,
-    _p: PhantomData<&'a ()>,
 }
 
-impl PollCtx<'_> {
+impl<'a, T> PollCtx<'a, T> {
+    /// The data of the file being polled.
+    pub fn this(&self) -> &'a T {
+        self.this
+    }
+
     /// The file being polled.
     pub(crate) fn file(&self) -> *mut kb::file {
         self.file
@@ -45,16 +55,15 @@ pub trait MiscFile: Send + Sync + Sized + 'static {
     fn release(this: Pin<KBox<Self>>) {
         drop(this);
     }
-    /// `unlocked_ioctl` (and `compat_ioctl`, with `compat_ptr_ioctl`'s
-    /// conversion, the identity where our kernels run): `arg` is an
-    /// integer or a user address.
+    /// `unlocked_ioctl` (and `compat_ioctl` through `compat_ptr_ioctl`, as
+    /// upstream's vhost devices): `arg` is an integer or a user address.
     fn ioctl(this: &Self, cmd: u32, arg: usize) -> Result<i64>;
     /// `read_iter`.
     fn read_iter(this: &Self, to: &mut IovIterDest<'_>, nonblock: bool) -> Result<usize>;
     /// `write_iter`.
     fn write_iter(this: &Self, from: &mut IovIterSource<'_>) -> Result<usize>;
-    /// `poll`: the `EPOLL*` mask.
-    fn poll(this: &Self, ctx: &PollCtx<'_>) -> u32;
+    /// `poll` of the file whose data is `ctx.this()`: the `EPOLL*` mask.
+    fn poll(ctx: &PollCtx<'_, Self>) -> u32;
 }
 
 /// The `T` of an open file.
@@ -175,13 +184,10 @@ unsafe extern "C" fn poll_tramp<T: MiscFile>(
 ) -> kb::__poll_t {
     // SAFETY: an open file of ours.
     let this = unsafe { file_data::<T>(file) };
-    // INVARIANT: the arguments of this `poll` call, borrowed for it.
-    let ctx = PollCtx {
-        file,
-        table,
-        _p: PhantomData,
-    };
-    T::poll(this, &ctx)
+    // INVARIANT: the arguments of this `poll` call and the file's data,
+    // borrowed for it.
+    let ctx = PollCtx { this, file, table };
+    T::poll(&ctx)
 }
 
 /// The file operations of the files of a [`MiscReg<T>`].
@@ -223,7 +229,7 @@ impl<T: MiscFile> MiscFops<T> {
         fops.unlocked_ioctl = Some(ioctl_tramp::<T>);
         #[cfg(CONFIG_COMPAT)]
         {
-            fops.compat_ioctl = Some(ioctl_tramp::<T>);
+            fops.compat_ioctl = Some(kb::compat_ptr_ioctl);
         }
         fops.read_iter = Some(read_tramp::<T>);
         fops.write_iter = Some(write_tramp::<T>);

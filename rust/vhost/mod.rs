@@ -314,13 +314,6 @@ impl<T: VhostHandler> Vhost<T> {
         to_result_long(r as i64).map(|n| n as usize)
     }
 
-    /// `vhost_chr_poll` for the file being polled.
-    pub fn chr_poll(&self, pt: &misc::PollCtx<'_>) -> u32 {
-        // SAFETY: live device; the file and poll table are those of the
-        // current `poll` call (`PollCtx` invariant).
-        unsafe { b::vsock_rs_vh_chr_poll(self.raw(), pt.file().cast(), pt.table().cast()) }
-    }
-
     /// The ring size of `vq` (`vq->num`), read without its mutex as
     /// upstream does for the replies throttle; 0 for no such virtqueue.
     pub fn vq_num(&self, vq: usize) -> u32 {
@@ -474,12 +467,31 @@ impl<'a, T: VhostHandler> Found<'a, T> {
     }
 }
 
+impl<T: VhostHandler> misc::PollCtx<'_, Vhost<T>> {
+    /// `vhost_chr_poll` of the polled file's own device: its IOTLB
+    /// message queue.
+    pub fn chr_poll(&self) -> u32 {
+        // SAFETY: live device, the data of the polled file, which stays
+        // until the file's release and so outlives any wait registered
+        // for the file; the file and poll table are those of the current
+        // `poll` call (`PollCtx` invariant).
+        unsafe {
+            b::vsock_rs_vh_chr_poll(self.this().raw(), self.file().cast(), self.table().cast())
+        }
+    }
+}
+
 #[pinned_drop]
 impl<T: VhostHandler> PinnedDrop for Vhost<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: we own the device (invariant): unhashed and its readers
         // gone, backends withdrawn, workers flushed and stopped, freed;
         // no callback runs after this, and `data` is dropped afterwards.
+        // Until the workers stop they may still hold `&Vhost<T>` (kick and
+        // work callbacks) while we hold this `Pin<&mut Self>`: `Vhost<T>`
+        // is `!Unpin` (`PhantomPinned`), for which `&mut` carries no
+        // uniqueness assumption, and we touch nothing through it but the
+        // C device, which is shared under its own locks.
         unsafe { b::vsock_rs_vh_free(self.head.raw.as_ptr()) };
     }
 }
