@@ -103,14 +103,9 @@ fn do_send_pkt(w: &Worker<'_, Vsock>) {
     let v = dev.data();
     let mut restart_tx = false;
     {
-        let Some(mut g) = w.lock_vq(VQ_RX) else {
+        let Some(mut g) = w.start_vq(VQ_RX) else {
             return;
         };
-        if !g.has_backend() || !g.meta_prefetch() {
-            return;
-        }
-        // Avoid further vmexits, we're already processing the virtqueue.
-        g.disable_notify();
         let mut pkts: i32 = 0;
         let mut total_len: i32 = 0;
         let mut added = false;
@@ -272,13 +267,9 @@ fn tx_packet(g: &mut VqGuard<'_, Vsock>, inn: u32) -> Option<SkbBox> {
 /// (upstream's `vhost_vsock_handle_tx_kick`).
 fn handle_tx_kick(w: &Worker<'_, Vsock>) {
     let dev = w.dev();
-    let Some(mut g) = w.lock_vq(VQ_TX) else {
+    let Some(mut g) = w.start_vq(VQ_TX) else {
         return;
     };
-    if !g.has_backend() || !g.meta_prefetch() {
-        return;
-    }
-    g.disable_notify();
     let mut pkts: i32 = 0;
     let mut total_len: i32 = 0;
     let mut added = false;

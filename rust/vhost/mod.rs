@@ -79,6 +79,20 @@ impl<'a, T: VhostHandler> Worker<'a, T> {
             _not_send: PhantomData,
         })
     }
+
+    /// The start of every ring walk of upstream's handlers: locks `vq`,
+    /// and if it is running (it has a backend and its ring metadata is
+    /// accessible) disables its notifications ("avoid further vmexits,
+    /// we're already processing the virtqueue") and returns the guard;
+    /// `None` otherwise (the lock is dropped again).
+    pub fn start_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
+        let mut g = self.lock_vq(vq)?;
+        if !g.has_backend() || !g.meta_prefetch() {
+            return None;
+        }
+        g.disable_notify();
+        Some(g)
+    }
 }
 
 /// A vhost device and its data.
