@@ -90,6 +90,83 @@ impl Vsock {
     }
 }
 
+/// `VHOST_VSOCK_SET_RUNNING(1)` (upstream's `vhost_vsock_start`): checks
+/// the owner, gives every virtqueue its backend, then queues the send
+/// worker for packets queued before the start.
+fn start(dev: &Dev) -> Result {
+    let d = dev.lock_dev();
+    d.check_owner()?;
+    for i in 0..vhost::NR_VQS {
+        let Some(mut vq) = d.lock_vq(i) else {
+            continue;
+        };
+        let r = if !vq.access_ok() {
+            Err(EFAULT)
+        } else if !vq.has_backend() {
+            vq.set_running(true);
+            vq.init_access()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = r {
+            vq.set_running(false);
+            drop(vq);
+            for j in 0..vhost::NR_VQS {
+                if let Some(mut vq) = d.lock_vq(j) {
+                    vq.set_running(false);
+                }
+            }
+            return Err(e);
+        }
+    }
+    // Some packets may have been queued before the device was started,
+    // let's kick the send worker to send them.
+    dev.work_queue(VQ_RX);
+    Ok(())
+}
+
+/// `VHOST_VSOCK_SET_RUNNING(0)` and release (upstream's
+/// `vhost_vsock_stop`): withdraws every virtqueue's backend, after
+/// checking the owner if `check_owner`.
+fn stop(dev: &Dev, check_owner: bool) -> Result {
+    let d = dev.lock_dev();
+    if check_owner {
+        d.check_owner()?;
+    }
+    for i in 0..vhost::NR_VQS {
+        if let Some(mut vq) = d.lock_vq(i) {
+            vq.set_running(false);
+        }
+    }
+    Ok(())
+}
+
+/// `VHOST_SET_FEATURES` (upstream's `vhost_vsock_set_features`).
+fn set_features(dev: &Dev, features: u64) -> Result {
+    if features & !Dev::features() != 0 {
+        return Err(Error::from_errno(-vsock::proto::rules::EOPNOTSUPP));
+    }
+    let mut d = dev.lock_dev();
+    if features & (1u64 << b::VRS_VHOST_F_LOG_ALL) != 0 && !d.log_access_ok() {
+        return Err(EFAULT);
+    }
+    if features & (1u64 << b::VRS_VIRTIO_F_ACCESS_PLATFORM) != 0 {
+        d.init_device_iotlb().map_err(|_| EFAULT)?;
+    } else {
+        d.clear_device_iotlb();
+    }
+    let seqpacket = features & (1u64 << b::VRS_VIRTIO_VSOCK_F_SEQPACKET) != 0;
+    dev.data()
+        .seqpacket_allow
+        .store(seqpacket, Ordering::Relaxed);
+    for i in 0..vhost::NR_VQS {
+        if let Some(mut vq) = d.lock_vq(i) {
+            vq.set_acked_features(features);
+        }
+    }
+    Ok(())
+}
+
 /// Is there space left for replies to rx packets?
 fn more_replies(dev: &Dev) -> bool {
     let val = dev.data().queued_replies.load(Ordering::SeqCst);
@@ -444,7 +521,7 @@ impl MiscFile for Dev {
         // ... the connections to it are orphans: reset them.
         Dev::reset_orphans(Host::desc());
         // Don't check the owner: the device stops in any case.
-        let _ = this.stop(false);
+        let _ = stop(&this, false);
         this.flush();
         this.dev_stop();
         this.data().send_pkt_queue.purge();
@@ -460,22 +537,17 @@ impl MiscFile for Dev {
                 this.set_cid(cid).map(|()| 0)
             }
             b::VRS_VHOST_VSOCK_SET_RUNNING => {
-                let start: i32 = read_user(arg)?;
-                if start != 0 {
-                    this.start().map(|()| 0)
+                let running: i32 = read_user(arg)?;
+                if running != 0 {
+                    start(this).map(|()| 0)
                 } else {
-                    this.stop(true).map(|()| 0)
+                    stop(this, true).map(|()| 0)
                 }
             }
             b::VRS_VHOST_GET_FEATURES => write_user(arg, &Dev::features()).map(|()| 0),
             b::VRS_VHOST_SET_FEATURES => {
                 let features: u64 = read_user(arg)?;
-                this.set_features(features)?;
-                let seqpacket = features & (1u64 << b::VRS_VIRTIO_VSOCK_F_SEQPACKET) != 0;
-                this.data()
-                    .seqpacket_allow
-                    .store(seqpacket, Ordering::Relaxed);
-                Ok(0)
+                set_features(this, features).map(|()| 0)
             }
             b::VRS_VHOST_GET_BACKEND_FEATURES => {
                 write_user(arg, &Dev::backend_features()).map(|()| 0)

@@ -34,11 +34,20 @@ void vsock_rs_vh_set_owner(struct vsock_rs_vhost *h, void *owner);
 void vsock_rs_vh_free(struct vsock_rs_vhost *h);
 
 /* The device's lifecycle, as upstream's vhost_vsock_start/stop. */
-int vsock_rs_vh_start(struct vsock_rs_vhost *h);
-int vsock_rs_vh_stop(struct vsock_rs_vhost *h, bool check_owner);
+void vsock_rs_vh_dev_lock(struct vsock_rs_vhost *h);
+void vsock_rs_vh_dev_unlock(struct vsock_rs_vhost *h);
+long vsock_rs_vh_dev_check_owner(struct vsock_rs_vhost *h);
+bool vsock_rs_vh_log_access_ok(struct vsock_rs_vhost *h);
+int vsock_rs_vh_init_device_iotlb(struct vsock_rs_vhost *h);
+void vsock_rs_vh_clear_device_iotlb(struct vsock_rs_vhost *h);
+bool vsock_rs_vh_vq_access_ok(struct vsock_rs_vhost *h, unsigned int vq);
+void vsock_rs_vh_vq_set_running(struct vsock_rs_vhost *h, unsigned int vq,
+				bool on);
+int vsock_rs_vh_vq_init_access(struct vsock_rs_vhost *h, unsigned int vq);
+void vsock_rs_vh_vq_set_acked_features(struct vsock_rs_vhost *h,
+				       unsigned int vq, u64 features);
 void vsock_rs_vh_flush(struct vsock_rs_vhost *h);
 void vsock_rs_vh_dev_stop(struct vsock_rs_vhost *h);
-int vsock_rs_vh_set_features(struct vsock_rs_vhost *h, u64 features);
 u64 vsock_rs_vh_features(void);
 u64 vsock_rs_vh_backend_features(void);
 void vsock_rs_vh_set_backend_features(struct vsock_rs_vhost *h, u64 f);

@@ -135,13 +135,29 @@ void vsock_rs_vh_unhash(struct vsock_rs_vhost *h)
 		synchronize_rcu();
 }
 
+/* Every virtqueue's backend withdrawn (upstream's vhost_vsock_stop without
+ * the owner check), whatever the driver did before.
+ */
+static void vsock_rs_vh_withdraw(struct vsock_rs_vhost *h)
+{
+	size_t i;
+
+	mutex_lock(&h->dev.mutex);
+	for (i = 0; i < ARRAY_SIZE(h->vqs); i++) {
+		mutex_lock(&h->vqs[i].mutex);
+		vhost_vq_set_backend(&h->vqs[i], NULL);
+		mutex_unlock(&h->vqs[i].mutex);
+	}
+	mutex_unlock(&h->dev.mutex);
+}
+
 /* Everything upstream's release does after the sockets are reset, minus
  * the send queue (Rust's): stop, flush, stop the device, clean up, free.
  */
 void vsock_rs_vh_free(struct vsock_rs_vhost *h)
 {
 	vsock_rs_vh_unhash(h);
-	vsock_rs_vh_stop(h, false);
+	vsock_rs_vh_withdraw(h);
 	vhost_dev_flush(&h->dev);
 	vhost_dev_stop(&h->dev);
 	vhost_dev_cleanup(&h->dev);
@@ -150,86 +166,57 @@ void vsock_rs_vh_free(struct vsock_rs_vhost *h)
 	kvfree(h);
 }
 
-int vsock_rs_vh_start(struct vsock_rs_vhost *h)
+void vsock_rs_vh_dev_lock(struct vsock_rs_vhost *h)
 {
-	struct vhost_virtqueue *vq;
-	size_t i;
-	int ret;
-
 	mutex_lock(&h->dev.mutex);
-
-	ret = vhost_dev_check_owner(&h->dev);
-	if (ret)
-		goto err;
-
-	for (i = 0; i < ARRAY_SIZE(h->vqs); i++) {
-		vq = &h->vqs[i];
-
-		mutex_lock(&vq->mutex);
-
-		if (!vhost_vq_access_ok(vq)) {
-			ret = -EFAULT;
-			goto err_vq;
-		}
-
-		if (!vhost_vq_get_backend(vq)) {
-			vhost_vq_set_backend(vq, h);
-			ret = vhost_vq_init_access(vq);
-			if (ret)
-				goto err_vq;
-		}
-
-		mutex_unlock(&vq->mutex);
-	}
-
-	/* Some packets may have been queued before the device was started,
-	 * let's kick the send worker to send them.
-	 */
-	vhost_vq_work_queue(&h->vqs[VSOCK_VQ_RX], &h->work);
-
-	mutex_unlock(&h->dev.mutex);
-	return 0;
-
-err_vq:
-	vhost_vq_set_backend(vq, NULL);
-	mutex_unlock(&vq->mutex);
-
-	for (i = 0; i < ARRAY_SIZE(h->vqs); i++) {
-		vq = &h->vqs[i];
-
-		mutex_lock(&vq->mutex);
-		vhost_vq_set_backend(vq, NULL);
-		mutex_unlock(&vq->mutex);
-	}
-err:
-	mutex_unlock(&h->dev.mutex);
-	return ret;
 }
 
-int vsock_rs_vh_stop(struct vsock_rs_vhost *h, bool check_owner)
+void vsock_rs_vh_dev_unlock(struct vsock_rs_vhost *h)
 {
-	size_t i;
-	int ret = 0;
-
-	mutex_lock(&h->dev.mutex);
-
-	if (check_owner) {
-		ret = vhost_dev_check_owner(&h->dev);
-		if (ret)
-			goto err;
-	}
-
-	for (i = 0; i < ARRAY_SIZE(h->vqs); i++) {
-		struct vhost_virtqueue *vq = &h->vqs[i];
-
-		mutex_lock(&vq->mutex);
-		vhost_vq_set_backend(vq, NULL);
-		mutex_unlock(&vq->mutex);
-	}
-
-err:
 	mutex_unlock(&h->dev.mutex);
-	return ret;
+}
+
+long vsock_rs_vh_dev_check_owner(struct vsock_rs_vhost *h)
+{
+	return vhost_dev_check_owner(&h->dev);
+}
+
+bool vsock_rs_vh_log_access_ok(struct vsock_rs_vhost *h)
+{
+	return vhost_log_access_ok(&h->dev);
+}
+
+int vsock_rs_vh_init_device_iotlb(struct vsock_rs_vhost *h)
+{
+	return vhost_init_device_iotlb(&h->dev);
+}
+
+void vsock_rs_vh_clear_device_iotlb(struct vsock_rs_vhost *h)
+{
+	vhost_clear_device_iotlb(&h->dev);
+}
+
+bool vsock_rs_vh_vq_access_ok(struct vsock_rs_vhost *h, unsigned int vq)
+{
+	return vhost_vq_access_ok(&h->vqs[vq]);
+}
+
+/* The backend is only a "running" flag: the device itself, or NULL. */
+void vsock_rs_vh_vq_set_running(struct vsock_rs_vhost *h, unsigned int vq,
+				bool on)
+{
+	vhost_vq_set_backend(&h->vqs[vq], on ? h : NULL);
+}
+
+int vsock_rs_vh_vq_init_access(struct vsock_rs_vhost *h, unsigned int vq)
+{
+	return vhost_vq_init_access(&h->vqs[vq]);
+}
+
+void vsock_rs_vh_vq_set_acked_features(struct vsock_rs_vhost *h,
+				       unsigned int vq, u64 features)
+{
+	h->vqs[vq].acked_features = features;
 }
 
 void vsock_rs_vh_flush(struct vsock_rs_vhost *h)
@@ -240,44 +227,6 @@ void vsock_rs_vh_flush(struct vsock_rs_vhost *h)
 void vsock_rs_vh_dev_stop(struct vsock_rs_vhost *h)
 {
 	vhost_dev_stop(&h->dev);
-}
-
-/* Upstream's vhost_vsock_set_features, less seqpacket_allow (the caller
- * records it on success).
- */
-int vsock_rs_vh_set_features(struct vsock_rs_vhost *h, u64 features)
-{
-	struct vhost_virtqueue *vq;
-	int i;
-
-	if (features & ~VSOCK_RS_VH_FEATURES)
-		return -EOPNOTSUPP;
-
-	mutex_lock(&h->dev.mutex);
-	if ((features & (1 << VHOST_F_LOG_ALL)) &&
-	    !vhost_log_access_ok(&h->dev)) {
-		goto err;
-	}
-
-	if ((features & (1ULL << VIRTIO_F_ACCESS_PLATFORM))) {
-		if (vhost_init_device_iotlb(&h->dev))
-			goto err;
-	} else {
-		vhost_clear_device_iotlb(&h->dev);
-	}
-
-	for (i = 0; i < ARRAY_SIZE(h->vqs); i++) {
-		vq = &h->vqs[i];
-		mutex_lock(&vq->mutex);
-		vq->acked_features = features;
-		mutex_unlock(&vq->mutex);
-	}
-	mutex_unlock(&h->dev.mutex);
-	return 0;
-
-err:
-	mutex_unlock(&h->dev.mutex);
-	return -EFAULT;
 }
 
 void vsock_rs_vh_set_backend_features(struct vsock_rs_vhost *h, u64 f)

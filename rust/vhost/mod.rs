@@ -251,19 +251,15 @@ impl<T: VhostHandler> Vhost<T> {
         &self.data
     }
 
-    /// `VHOST_VSOCK_SET_RUNNING(1)`: checks the owner, then gives every
-    /// virtqueue its backend (`vhost_vq_access_ok`, `vhost_vq_init_access`)
-    /// and queues the work item (upstream's `vhost_vsock_start`).
-    pub fn start(&self) -> Result {
-        // SAFETY: live device (invariant); takes its own locks.
-        kernel::error::to_result(unsafe { b::vsock_rs_vh_start(self.raw()) })
-    }
-
-    /// Withdraws every virtqueue's backend, after checking the owner if
-    /// `check_owner` (upstream's `vhost_vsock_stop`).
-    pub fn stop(&self, check_owner: bool) -> Result {
-        // SAFETY: live device; takes its own locks.
-        kernel::error::to_result(unsafe { b::vsock_rs_vh_stop(self.raw(), check_owner) })
+    /// Locks the device (`dev->mutex`), as the vhost ioctls do.
+    pub fn lock_dev(&self) -> DevGuard<'_, T> {
+        // SAFETY: live device (invariant).
+        unsafe { b::vsock_rs_vh_dev_lock(self.raw()) };
+        // INVARIANT: locked just above, by this task.
+        DevGuard {
+            dev: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// `vhost_dev_flush`: waits for queued work.
@@ -289,14 +285,6 @@ impl<T: VhostHandler> Vhost<T> {
     pub fn backend_features() -> u64 {
         // SAFETY: returns a constant.
         unsafe { b::vsock_rs_vh_backend_features() }
-    }
-
-    /// `VHOST_SET_FEATURES`: `EOPNOTSUPP` for unknown bits; `LOG_ALL` needs
-    /// a valid log; `ACCESS_PLATFORM` sets up the device IOTLB; then every
-    /// virtqueue's acked features.
-    pub fn set_features(&self, features: u64) -> Result {
-        // SAFETY: live device; takes its own locks.
-        kernel::error::to_result(unsafe { b::vsock_rs_vh_set_features(self.raw(), features) })
     }
 
     /// `vhost_set_backend_features`.
@@ -529,6 +517,68 @@ pub enum Desc {
     Error(i32),
 }
 
+/// The device mutex (`dev->mutex`) of a [`Vhost`], held: what the vhost
+/// core's setup paths (ioctls) need.  Virtqueues lock under it, as
+/// upstream nests them.
+///
+/// # Invariants
+///
+/// Holds `dev->mutex` of `dev`, taken by the current task (hence `!Send`).
+pub struct DevGuard<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a, T: VhostHandler> DevGuard<'a, T> {
+    /// `vhost_dev_check_owner`: `EPERM` unless the caller's mm owns the
+    /// device.
+    pub fn check_owner(&self) -> Result {
+        // SAFETY: we hold the device mutex (invariant).
+        let r = unsafe { b::vsock_rs_vh_dev_check_owner(self.dev.raw()) };
+        to_result_long(r as i64).map(|_| ())
+    }
+
+    /// `vhost_log_access_ok`: the dirty log (if any) is writable.
+    pub fn log_access_ok(&self) -> bool {
+        // SAFETY: we hold the device mutex.
+        unsafe { b::vsock_rs_vh_log_access_ok(self.dev.raw()) }
+    }
+
+    /// `vhost_init_device_iotlb`: translations through the VMM's IOTLB.
+    pub fn init_device_iotlb(&mut self) -> Result {
+        // SAFETY: we hold the device mutex; it takes the vq mutexes itself.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_init_device_iotlb(self.dev.raw()) })
+    }
+
+    /// `vhost_clear_device_iotlb`: no IOTLB any more.
+    pub fn clear_device_iotlb(&mut self) {
+        // SAFETY: we hold the device mutex; it takes the vq mutexes itself.
+        unsafe { b::vsock_rs_vh_clear_device_iotlb(self.dev.raw()) };
+    }
+
+    /// Locks virtqueue `vq` under the device mutex; `None` if there is no
+    /// such virtqueue.
+    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
+        let vq = vq_index(vq)?;
+        // SAFETY: live device, existing virtqueue.
+        unsafe { b::vsock_rs_vh_vq_lock(self.dev.raw(), vq) };
+        // INVARIANT: locked just above, by this task.
+        Some(VqGuard {
+            dev: self.dev,
+            vq,
+            desc: None,
+            _not_send: PhantomData,
+        })
+    }
+}
+
+impl<T: VhostHandler> Drop for DevGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold the device mutex (invariant).
+        unsafe { b::vsock_rs_vh_dev_unlock(self.dev.raw()) };
+    }
+}
+
 /// A locked virtqueue of a [`Vhost`].
 ///
 /// # Invariants
@@ -554,6 +604,32 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
     pub fn has_backend(&self) -> bool {
         // SAFETY: we hold the vq mutex (invariant).
         unsafe { b::vsock_rs_vh_vq_has_backend(self.dev.raw(), self.vq) }
+    }
+
+    /// `vhost_vq_access_ok`: the rings (and log) the VMM set are
+    /// accessible.
+    pub fn access_ok(&self) -> bool {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_access_ok(self.dev.raw(), self.vq) }
+    }
+
+    /// Sets or clears the virtqueue's backend (`vhost_vq_set_backend`),
+    /// which is only a "running" flag here: [`VqGuard::has_backend`].
+    pub fn set_running(&mut self, on: bool) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_set_running(self.dev.raw(), self.vq, on) };
+    }
+
+    /// `vhost_vq_init_access`: reads the used index from the ring.
+    pub fn init_access(&mut self) -> Result {
+        // SAFETY: we hold the vq mutex.
+        kernel::error::to_result(unsafe { b::vsock_rs_vh_vq_init_access(self.dev.raw(), self.vq) })
+    }
+
+    /// Sets the virtqueue's acked features (`vq->acked_features`).
+    pub fn set_acked_features(&mut self, features: u64) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_set_acked_features(self.dev.raw(), self.vq, features) };
     }
 
     /// `vq_meta_prefetch`: the ring's metadata is accessible.
