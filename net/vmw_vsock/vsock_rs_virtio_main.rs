@@ -247,7 +247,11 @@ impl Vsock {
                 }
             }
         }
-        if added {
+        // Room on the ring again: the send worker moves what waits for
+        // it.  With nothing waiting there is nothing to do (upstream runs
+        // the worker anyway): a packet queued after this check queues the
+        // worker itself (`send_pkt`).
+        if added && !v.send_queue.is_empty_lockless() {
             works.queue(W_SEND);
         }
     }
