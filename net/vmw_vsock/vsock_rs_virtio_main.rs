@@ -37,9 +37,9 @@ use virtio::{Device, EventBuf, Gfp, InBuf, OutPkt, VirtQueue};
 use vsock::bindings as b;
 use vsock::net::Net;
 use vsock::proto::hdr::HDR_LEN;
-use vsock::skb::{SkbBox, SkbQueue};
+use vsock::skb::{SkbBox, SkbList, SkbQueue};
 use vsock::sock::VsockSock;
-use vsock::transport::{common, Published, Registration, TransportDesc, TransportOps};
+use vsock::transport::{common, Origin, Published, Registration, TransportDesc, TransportOps};
 use vsock::work::{WorkHandler, Works};
 
 module! {
@@ -73,12 +73,18 @@ const NR_WORKS: usize = 4;
 /// Event buffers posted to the device (upstream's `event_list`).
 const NR_EVENTS: usize = 8;
 
+/// The most received packets handed to the common module at once.
+const RX_BATCH: u32 = 16;
+
 /// The receive state, under the rx queue's lock.
 struct RxState {
     /// Buffers on the ring.
     buf_nr: u32,
     /// The most there were since the queues started.
     buf_max_nr: u32,
+    /// Packets taken from the ring, not yet handed to the common module
+    /// (empty outside the rx worker).
+    batch: SkbList,
 }
 
 /// The device: its queues, the send queue and what the hooks read.
@@ -111,9 +117,12 @@ struct Vsock {
 type VsockDev = Works<Vsock, NR_WORKS>;
 
 impl Vsock {
-    fn new(seqpacket: bool, rx_buf_len: u32) -> impl PinInit<Self, Error> {
+    fn new(seqpacket: bool, rx_buf_len: u32, batch: SkbList) -> impl PinInit<Self, Error> {
         try_pin_init!(Vsock {
-            rx <- crate::new_virtqueue!(RxState { buf_nr: 0, buf_max_nr: 0 }, "vsock_rs_virtio_rx"),
+            rx <- crate::new_virtqueue!(
+                RxState { buf_nr: 0, buf_max_nr: 0, batch },
+                "vsock_rs_virtio_rx"
+            ),
             tx <- crate::new_virtqueue!((), "vsock_rs_virtio_tx"),
             event <- crate::new_virtqueue!((), "vsock_rs_virtio_event"),
             send_queue <- SkbQueue::new(),
@@ -238,7 +247,11 @@ impl Vsock {
                 }
             }
         }
-        if added {
+        // Room on the ring again: the send worker moves what waits for
+        // it.  With nothing waiting there is nothing to do (upstream runs
+        // the worker anyway): a packet queued after this check queues the
+        // worker itself (`send_pkt`).
+        if added && !v.send_queue.is_empty_lockless() {
             works.queue(W_SEND);
         }
     }
@@ -251,6 +264,13 @@ impl Vsock {
         let (Some(mut vq), st) = g.parts() else {
             return;
         };
+        // Packets go to the common module in short batches, in ring
+        // order: consecutive packets of one connection are then handled
+        // under one socket lock (`recv_pkts`), each with upstream's checks,
+        // wake-ups and replies.  The reply throttle is checked before each
+        // packet is taken, as upstream; the replies of a batch are counted
+        // when it is delivered, so the rx ring may be at most a batch over
+        // its reply budget when receiving stops.
         'outer: loop {
             vq.disable_cb();
             loop {
@@ -265,17 +285,29 @@ impl Vsock {
                 st.buf_nr = st.buf_nr.saturating_sub(1);
                 if let Some(mut skb) = rx_packet(buf, used) {
                     common::deliver_tap_pkt(&mut skb);
-                    // Global mode: the guest driver does not do
-                    // namespaces yet, as upstream.
-                    Virtio::desc().recv_pkt(skb, None);
+                    st.batch.push_back(skb);
+                    if st.batch.len() >= RX_BATCH {
+                        Self::deliver(&mut st.batch);
+                    }
                 }
             }
+            Self::deliver(&mut st.batch);
             if vq.enable_cb() {
                 break;
             }
         }
+        Self::deliver(&mut st.batch);
         if st.buf_nr < st.buf_max_nr / 2 {
             v.rx_fill(&mut vq, st);
+        }
+    }
+
+    /// Hands the packets of `batch` to the common module, in order.
+    fn deliver(batch: &mut SkbList) {
+        if !batch.is_empty() {
+            // Global mode: the guest driver does not do namespaces yet,
+            // as upstream.
+            Virtio::desc().recv_pkts(batch, Origin::Device(None));
         }
     }
 
@@ -459,7 +491,8 @@ impl virtio::Driver for Virtio {
             return Err(EBUSY);
         }
         let seqpacket = dev.has_feature(b::VRS_VIRTIO_VSOCK_F_SEQPACKET);
-        let vsock = Works::new(c"virtio_vsock", Vsock::new(seqpacket, rx_buf_len()?))?;
+        let batch = SkbList::new()?;
+        let vsock = Works::new(c"virtio_vsock", Vsock::new(seqpacket, rx_buf_len()?, batch))?;
         let dev = Arc::pin_init(vsock, GFP_KERNEL)?;
         KBox::pin_init(
             pin_init!(Bound {

@@ -105,11 +105,18 @@ unsigned int vsock_rs_v_vq_num_max(const struct virtqueue *vq)
 int vsock_rs_v_skb_out_sgs(struct sk_buff *skb, struct scatterlist *sgs,
 			   unsigned int max)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, need;
 
-	if (!max)
+	/* Only the entries used are initialised (upstream's sg_init_one()
+	 * per entry), not all @max of them.
+	 */
+	if (!skb_is_nonlinear(skb))
+		need = 1 + (skb->len > 0);
+	else
+		need = 1 + skb_shinfo(skb)->nr_frags;
+	if (!max || need > max)
 		return -EMSGSIZE;
-	sg_init_table(sgs, max);
+	sg_init_table(sgs, need);
 	sg_set_buf(&sgs[n++], virtio_vsock_hdr(skb),
 		   sizeof(*virtio_vsock_hdr(skb)));
 
