@@ -138,8 +138,14 @@ impl Vsock {
     /// Whether there is room for replies to received packets: the device
     /// has taken all but fewer than an rx ring's worth.
     fn more_replies(&self) -> bool {
+        self.more_replies_with(0)
+    }
+
+    /// Whether there is room for the replies of `pending` more packets
+    /// besides those queued (each packet causes at most one reply).
+    fn more_replies_with(&self, pending: u32) -> bool {
         let ring = i64::from(self.rx_ring_size.load(Ordering::Relaxed));
-        i64::from(self.queued_replies.load(Ordering::SeqCst)) < ring
+        i64::from(self.queued_replies.load(Ordering::SeqCst)) + i64::from(pending) < ring
     }
 
     /// Posts receive buffers until the ring is full (or memory runs out).
@@ -267,24 +273,27 @@ impl Vsock {
         // Packets go to the common module in short batches, in ring
         // order: consecutive packets of one connection are then handled
         // under one socket lock (`recv_pkts`), each with upstream's checks,
-        // wake-ups and replies.  The reply throttle is checked before each
-        // packet is taken, as upstream; the replies of a batch are counted
-        // when it is delivered, so the rx ring may be at most a batch over
-        // its reply budget when receiving stops.
+        // taps, wake-ups and replies.  The reply throttle is checked before
+        // each packet is taken, as upstream, counting each packet waiting
+        // in the batch as a reply: when they could reach the limit, the
+        // batch goes first and the check is made again, so receiving stops
+        // exactly where upstream's would.
         'outer: loop {
             vq.disable_cb();
             loop {
-                if !v.more_replies() {
-                    // Stop until the device takes the pending replies
-                    // (the send worker restarts us); callbacks stay off.
-                    break 'outer;
+                if !v.more_replies_with(st.batch.len()) {
+                    Self::deliver(&mut st.batch);
+                    if !v.more_replies() {
+                        // Stop until the device takes the pending replies
+                        // (the send worker restarts us); callbacks stay off.
+                        break 'outer;
+                    }
                 }
                 let Some((buf, used)) = vq.get_buf() else {
                     break;
                 };
                 st.buf_nr = st.buf_nr.saturating_sub(1);
-                if let Some(mut skb) = rx_packet(buf, used) {
-                    common::deliver_tap_pkt(&mut skb);
+                if let Some(skb) = rx_packet(buf, used) {
                     st.batch.push_back(skb);
                     if st.batch.len() >= RX_BATCH {
                         Self::deliver(&mut st.batch);

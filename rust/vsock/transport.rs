@@ -146,7 +146,8 @@ pub enum Origin<'a> {
     /// taps, packet by packet as upstream's loopback worker does.
     Loopback,
     /// A device, in namespace `net` (`None`: any namespace, as the guest
-    /// driver delivers).  The transport already fed the taps.
+    /// driver delivers).  Each packet goes to the taps just before it is
+    /// delivered, as upstream's rx worker taps each before handling it.
     Device(Option<&'a Net>),
 }
 

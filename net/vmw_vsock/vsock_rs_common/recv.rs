@@ -216,11 +216,15 @@ pub(super) fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>) {
 /// packet still gets upstream's checks, wake-ups and taps in upstream's
 /// order; a packet that may change the socket's state or its place in the
 /// tables (shutdown, reset, a failed enqueue) ends the run, so the next one
-/// is looked up again.
+/// is looked up again.  Each packet goes to the taps just before it is
+/// handled, so replies it causes are tapped after it, as upstream's.
 pub(super) fn recv_pkts(t: &VirtioTransport, mut pkts: SkbListMut<'_>, origin: Origin<'_>) {
     while let Some(mut skb) = pkts.pop_front() {
         match origin {
-            Origin::Device(net) => recv(t, skb, net, Some((&mut pkts, origin))),
+            Origin::Device(net) => {
+                tap::deliver(&mut skb);
+                recv(t, skb, net, Some((&mut pkts, origin)));
+            }
             Origin::Loopback => {
                 loopback_arrived(&mut skb);
                 // The sender's namespace.  The packet keeps its sender (and
@@ -310,8 +314,9 @@ fn recv(
         let Some(mut next) = list.pop_front() else {
             break;
         };
-        if let Origin::Loopback = origin {
-            loopback_arrived(&mut next);
+        match origin {
+            Origin::Loopback => loopback_arrived(&mut next),
+            Origin::Device(_) => tap::deliver(&mut next),
         }
         if !payload_matches(&next, &next_hdr) {
             continue;
