@@ -226,8 +226,14 @@ record() {
 run_upstream() {
 	local tool=$1 label=$2 sns=$3 cns=$4
 	shift 4
-	local sx=() cx=() port=15000 bridge=() name
+	local sx=() cx=() port=15000 bridge=() name n=1
+	# Logs NAME-client.log and NAME-server.log; a later run of the same
+	# tool in this VM (the debug suite runs several) gets NAME-2, NAME-3...
 	name=$(basename "$tool")
+	while [ -e "$OUT/$name-client.log" ]; do
+		n=$((n + 1))
+		name=$(basename "$tool")-$n
+	done
 	[ -z "$sns" ] || sx=(ip netns exec "$sns")
 	[ -z "$cns" ] || cx=(ip netns exec "$cns")
 	"${sx[@]}" "$tool" --mode=server --control-port=$port --peer-cid=1 "$@" \
