@@ -101,22 +101,8 @@ leaks() {
 	echo clear >/sys/kernel/debug/kmemleak
 }
 
-# vt_known_race LOG: prints the name of the upstream vsock_test race that
-# ended this client log, if its last line is one; fails otherwise.  Each entry
-# is a race of the test program itself, seen with C on both ends:
-#  - "SIOCINQ after transport change": test 33's interrupted connects leave
-#    REQUESTs in flight; when they reach the peer after test 34's server has
-#    listened (backlog 1), they fill its accept queue and test 34's own
-#    connect is reset (nsvm, C host and C guest, make check 2026-11-24).
-vt_known_race() {
-	local last
-	last=$(tail -n 1 "$1" 2>/dev/null)
-	case "$last" in
-	*"ioctl(SIOCINQ) functionality...connect: Connection reset by peer"*)
-		echo "SIOCINQ after transport change" ;;
-	*) return 1 ;;
-	esac
-}
+# vt_known_race LOG...: see vt-races.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/vt-races.sh"
 
 unload_mods() {
 	local i

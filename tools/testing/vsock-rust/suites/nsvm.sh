@@ -208,7 +208,7 @@ vt_vm_server_once() {
 	fi
 	rm -f "$u"
 	l2 'killall vsock_test 2>/dev/null; true' >/dev/null
-	vt_rc=$rc vt_client_log=$L2_DIR/vt-$name-l1.log
+	vt_rc=$rc vt_logs=("$L2_DIR/vt-$name-l1.log" "$L2_DIR/vt-$name-l2.log")
 }
 
 # vt_vm_client_once NAME HOST_NS: vsock_test server in L1's HOST_NS, client in
@@ -235,25 +235,27 @@ vt_vm_client_once() {
 	kill "$spid" "${pids[@]}" 2>/dev/null
 	wait "$spid" "${pids[@]}" 2>/dev/null
 	rm -f "$u"
-	vt_rc=$rc vt_client_log=$L2_DIR/vt-$name-l2.log
+	vt_rc=$rc vt_logs=("$L2_DIR/vt-$name-l2.log" "$L2_DIR/vt-$name-l1.log")
 }
 
 # vt_case vt_vm_server|vt_vm_client NAME HOST_NS [ARGS]: one vsock_test case.
-# A run ended by a known race of vsock_test itself (vt_known_race) is run
-# once more, and the report names the race; any other failure stands.
+# A run ended by a known race of vsock_test itself (vt-races.sh, on either
+# side's log) is run once more, and the report names the race; any other
+# failure stands.
 vt_case() {
 	local run=$1 name=$2 race='' extra=''
 	snap
 	"${run}_once" "${@:2}"
-	if [ "$vt_rc" != 0 ] && race=$(vt_known_race "$vt_client_log"); then
-		mv "$vt_client_log" "${vt_client_log%.log}-race.log"
+	if [ "$vt_rc" != 0 ] && race=$(vt_known_race "${vt_logs[@]}"); then
+		local f
+		for f in "${vt_logs[@]}"; do mv "$f" "${f%.log}-race.log"; done
 		echo "  ($name: vsock_test's race \"$race\", run again)"
 		"${run}_once" "${@:2}"
 		extra=" (second run; the first hit vsock_test's race \"$race\")"
 	fi
 	if [ "$vt_rc" = 0 ] && clean; then case_result "$name$extra" 1; else
 		case_result "$name" 0 "client exit $vt_rc, logs $L2_DIR/vt-$name-*.log"
-		tail -5 "$vt_client_log"
+		tail -5 "${vt_logs[0]}"
 	fi
 }
 
