@@ -68,16 +68,7 @@ impl<'a, T: VhostHandler> Worker<'a, T> {
     /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
     /// virtqueue.
     pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        let vq = vq_index(vq)?;
-        // SAFETY: live device, existing virtqueue.
-        unsafe { b::vsock_rs_vh_vq_lock(self.dev.raw(), vq) };
-        // INVARIANT: locked just above, by this task.
-        Some(VqGuard {
-            dev: self.dev,
-            vq,
-            desc: None,
-            _not_send: PhantomData,
-        })
+        VqGuard::lock(self.dev, vq)
     }
 
     /// The start of every ring walk of upstream's handlers: locks `vq`,
@@ -559,16 +550,7 @@ impl<'a, T: VhostHandler> DevGuard<'a, T> {
     /// Locks virtqueue `vq` under the device mutex; `None` if there is no
     /// such virtqueue.
     pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        let vq = vq_index(vq)?;
-        // SAFETY: live device, existing virtqueue.
-        unsafe { b::vsock_rs_vh_vq_lock(self.dev.raw(), vq) };
-        // INVARIANT: locked just above, by this task.
-        Some(VqGuard {
-            dev: self.dev,
-            vq,
-            desc: None,
-            _not_send: PhantomData,
-        })
+        VqGuard::lock(self.dev, vq)
     }
 }
 
@@ -595,6 +577,21 @@ pub struct VqGuard<'a, T: VhostHandler> {
 }
 
 impl<'a, T: VhostHandler> VqGuard<'a, T> {
+    /// Locks virtqueue `vq` of `dev`; `None` if there is no such
+    /// virtqueue.
+    fn lock(dev: &'a Vhost<T>, vq: usize) -> Option<Self> {
+        let vq = vq_index(vq)?;
+        // SAFETY: live device, existing virtqueue.
+        unsafe { b::vsock_rs_vh_vq_lock(dev.raw(), vq) };
+        // INVARIANT: locked just above, by this task.
+        Some(VqGuard {
+            dev,
+            vq,
+            desc: None,
+            _not_send: PhantomData,
+        })
+    }
+
     /// The device.
     pub fn dev(&self) -> &'a Vhost<T> {
         self.dev

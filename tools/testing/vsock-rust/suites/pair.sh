@@ -223,13 +223,17 @@ pair_guest() {
 	while kill -0 $qemu 2>/dev/null && ! grep -qa "L2-.*LISTENING B" "$console"; do
 		sleep 1
 	done
-	if grep -qa "L2-LISTENING B" "$console"; then
-		timeout $run_limit "$vt" --mode=client --control-host=127.0.0.1 \
-			--control-port=$port_b --peer-cid=3 >"$log_b" 2>&1 || rc_b=$?
-	else
-		echo "L2 did not start B's server" >"$log_b"
-		rc_b=1
-	fi
+	# b_client TAG: L1's client of B when L2 printed "L2-LISTENING TAG".
+	b_client() {
+		if grep -qa "L2-LISTENING $1\b" "$console"; then
+			timeout $run_limit "$vt" --mode=client --control-host=127.0.0.1 \
+				--control-port=$port_b --peer-cid=3 >"$log_b" 2>&1 || rc_b=$?
+		else
+			echo "L2 did not start B's server ($1)" >"$log_b"
+			rc_b=1
+		fi
+	}
+	b_client B
 	# When L2 runs B again (its server's log ended in a race of vsock_test
 	# itself, see vt-races.sh), so does L1.
 	local b_race=''
@@ -245,13 +249,7 @@ pair_guest() {
 			sleep 1
 		done
 		rc_b=0
-		if grep -qa "L2-LISTENING B2" "$console"; then
-			timeout $run_limit "$vt" --mode=client --control-host=127.0.0.1 \
-				--control-port=$port_b --peer-cid=3 >"$log_b" 2>&1 || rc_b=$?
-		else
-			echo "L2 did not start B's second server" >"$log_b"
-			rc_b=1
-		fi
+		b_client B2
 	fi
 	b_oops=$(($(l1_oops) - oops0)) b_warn=$(($(l1_warn) - warn0))
 	oops0=$(l1_oops) warn0=$(l1_warn)
