@@ -134,8 +134,8 @@ else
 	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
 	# one round) and its report; the guest drivers with 256 KiB each way,
 	# all in one L2 boot, and the host backends (C and Rust, one L2 boot
-	# each with the C guest driver: about 55 s of the VM's clock, 1-1.5
-	# minutes), under the benchmark's instruction-counted clock (nested TCG
+	# each with the C guest driver: 45-55 s of the VM's clock, measured),
+	# under the benchmark's instruction-counted clock (nested TCG
 	# is several times slower without it).
 	BENCH_GUEST_BOOT=one BENCH_CLOCK=icount BENCH_PARTS="loopback guest host" VM_ICOUNT=0 \
 		VM_ENV="BENCH_GUEST_BOOT BENCH_CLOCK BENCH_PARTS" \
