@@ -25,7 +25,7 @@
 #                              vhost-device-vsock: echo and 256 MiB both ways,
 #                              vsock_test between two sibling guests
 #   make CLIPPY=1              build with clippy
-#   make bench [ROUNDS=5]       C against Rust, loopback and guest drivers: table, JSON, plot
+#   make bench [ROUNDS=5]       C against Rust, loopback and guest drivers (BENCH_PARTS=host: host backends): table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
 #   make fuzz [FUZZ_SECONDS=600] fuzz the protocol core (cargo-fuzz, nightly)
 #   make fmt | fmtcheck        rustfmt
@@ -177,8 +177,11 @@ vhostuser: deps modules
 # BENCH_GUEST_PINGS, configurations BENCH_GUEST_CONFIGS (c rust rust64k,
 # alt with ALT_KO_DIR), one L2 boot per configuration and round
 # (BENCH_GUEST_BOOT=one: one per round), BENCH_GUEST_REPS runs of each
-# throughput case per boot.  BENCH_PARTS="loopback guest" or
-# either.  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
+# throughput case per boot.  BENCH_PARTS: any of "loopback guest
+# host" (default "loopback guest"); host: L1's vhost backends, Rust
+# vhost_vsock_rs against C vhost_vsock (BENCH_HOSTS="c rust") in
+# alternating rounds, under the same C guest driver in L2, the guest
+# part's cases and sizes (make bench BENCH_PARTS=host).  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
 # interrupts, switches, CPU split per case; slower, for diagnosis only).
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
@@ -206,7 +209,7 @@ bench: deps modules
 		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
 		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
 		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
-		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS" \
+		VM_ENV="BENCH_IMPLS ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS" \
 		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \

@@ -27,6 +27,14 @@
 # of make check) once per round for all of them, unloading one driver and
 # loading the next in L2.
 #
+# The host-backend part (bench.sh, BENCH_PARTS=host) runs the same
+# machinery with the guest driver fixed to c and L1's backend alternating
+# between c (vhost_vsock) and rust (vhost_vsock_rs): with GUEST_HOST set to
+# the backend, guest_results writes the rows as implementation GUEST_HOST
+# and cases host-g2h-BUF, host-h2g-BUF, host-glat-N, and guest_boot keeps
+# the logs in OUT/host-GUEST_HOST-guest-CFG-ROUND.  guest_host_load and
+# guest_host_unload load and unload a backend (vhost_mods, guest-lib.sh).
+#
 # Set by bench.sh: OUT, csv, KDIR, ROOT, STATIC_TOOLS, pingpong,
 # GUEST_CONFIGS, GUEST_BYTES, GUEST_PINGS, GUEST_WARM (bytes of each
 # warm-up transfer), GUEST_DIAG (diagnostics: L2's interrupts, CPU ticks
@@ -37,8 +45,7 @@
 # BENCH_L2_QEMU_ARGS (more options for L2's QEMU, e.g. a TCG plugin; the
 # string L2LOG in them becomes a file saved with the boot's logs).
 
-GUEST_HOST_MODS=(drivers/vhost/vhost_iotlb drivers/vhost/vhost
-	net/vmw_vsock/vmw_vsock_virtio_transport_common drivers/vhost/vhost_vsock)
+GUEST_HOST=
 GUEST_BUFS=${BENCH_GUEST_BUFS:-4K 64K 128K}
 GUEST_SIZES="64 4096"
 # Ports: g2h receivers in L1 on P_G2H + 10 * run + n for the n-th buffer
@@ -47,15 +54,31 @@ GUEST_SIZES="64 4096"
 # P_END (bench/l2-bench.sh has them too).
 P_G2H=20500 P_H2G=20600 P_LAT=20430 P_END=20439
 
-# guest_prepare: the host modules, the L2 initramfs (every configuration;
+# guest_host_load IMPL: L1's vhost backend IMPL (c or rust), with its
+# /dev/vhost-vsock.
+guest_host_load() {
+	local list mods
+	list=$(vhost_mods "$1") || { echo "unknown vhost backend '$1'" >&2; return 1; }
+	read -r -a mods <<<"$list"
+	load_mods "${mods[@]}" || return 1
+	[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock with backend $1" >&2; return 1; }
+}
+
+# guest_host_unload IMPL: unload it again (L2's QEMU must have ended).
+guest_host_unload() {
+	local list mods
+	list=$(vhost_mods "$1") || return 1
+	read -r -a mods <<<"$list"
+	unload_mods "${mods[@]}"
+}
+
+# guest_prepare: the L2 initramfs (every configuration;
 # vsb.cfg=A,B,... on the kernel command line picks them), and a tmpfs
 # (GDIR) with everything QEMU and the L1 programs read or write during a
 # run: files on the shared root or in OUT are the host's, and under
 # -icount with sleep=off an I/O wait lets the clock jump to the next timer,
 # in the middle of a measurement.  Logs go to OUT after each boot.
 guest_prepare() {
-	load_mods "${GUEST_HOST_MODS[@]}" || return 1
-	[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; return 1; }
 	if [ -n "$GUEST_DIAG" ]; then
 		# Diagnostics: every packet vhost_vsock moves reaches vsockmon0,
 		# where bench/vsock_tally.py counts them.
@@ -63,10 +86,13 @@ guest_prepare() {
 			ip link add name vsockmon0 type vsockmon &&
 			ip link set vsockmon0 up || return 1
 	fi
-	echo "round,impl,case,run,gbps" >"$OUT/guest-runs.csv"
+	[ -e "$OUT/guest-runs.csv" ] || echo "round,impl,case,run,gbps" >"$OUT/guest-runs.csv"
 	GDIR=$(mktemp -d)
 	mount -t tmpfs tmpfs "$GDIR" || return 1
-	cp "${STATIC_TOOLS:?}/vsock_perf" "$pingpong" "$KDIR/arch/x86/boot/bzImage" "$GDIR/" || return 1
+	# The ping-pong from its build directory: pingpong is GDIR's copy after
+	# a first guest_prepare (bench.sh's guest and host parts each prepare).
+	cp "${STATIC_TOOLS:?}/vsock_perf" "$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong" \
+		"$KDIR/arch/x86/boot/bzImage" "$GDIR/" || return 1
 	perf=$GDIR/vsock_perf pingpong=$GDIR/vsock_pingpong
 	local files=("$perf" "$pingpong" "$ROOT/tools/testing/vsock-rust/bench/l2-bench.sh"
 		"$KDIR/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko"
@@ -92,7 +118,6 @@ guest_finish() {
 		ip link del vsockmon0
 		rmmod vsockmon
 	fi
-	unload_mods "${GUEST_HOST_MODS[@]}"
 }
 
 # retry_send PORT BYTES BUF LOG: vsock_perf sender to L2, again while L2
@@ -194,9 +219,11 @@ median() {
 
 # guest_results CFG ROUND: the CSV rows of one configuration: the median
 # of its GUEST_REPS runs per throughput case (each run goes to
-# guest-runs.csv), median and p99 of the ping-pongs.
+# guest-runs.csv), median and p99 of the ping-pongs.  With GUEST_HOST set
+# (the host-backend part), rows of implementation GUEST_HOST, cases host-*.
 guest_results() {
 	local cfg=$1 r=$2 buf size rate rates line k dir
+	local impl=${GUEST_HOST:-$cfg} pre=${GUEST_HOST:+host-}
 	for dir in g2h h2g; do
 		for buf in $GUEST_BUFS; do
 			rates=
@@ -207,16 +234,16 @@ guest_results() {
 					rate=$(sed -nE "s/^L2-H2G: $cfg $buf $k ([0-9.]+).*/\\1/p" "$GDIR/l2.log")
 				fi
 				[ -n "$rate" ] || { echo "no $dir rate for $cfg $buf run $k" >&2; return 1; }
-				echo "$r,$cfg,$dir-$buf,$k,$rate" >>"$OUT/guest-runs.csv"
+				echo "$r,$impl,$pre$dir-$buf,$k,$rate" >>"$OUT/guest-runs.csv"
 				rates+="$rate"$'\n'
 			done
-			echo "$r,$cfg,$dir-$buf,gbps,$(printf %s "$rates" | median)" >>"$csv"
+			echo "$r,$impl,$pre$dir-$buf,gbps,$(printf %s "$rates" | median)" >>"$csv"
 		done
 	done
 	for size in $GUEST_SIZES; do
 		line=$(cat "$GDIR/$cfg-lat-$size.log")
-		echo "$r,$cfg,glat-$size,median_us,$(sed -E 's/.*median_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
-		echo "$r,$cfg,glat-$size,p99_us,$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
+		echo "$r,$impl,${pre}glat-$size,median_us,$(sed -E 's/.*median_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
+		echo "$r,$impl,${pre}glat-$size,p99_us,$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$line")" >>"$csv"
 	done
 }
 
@@ -276,9 +303,10 @@ guest_boot() {
 	[ -z "$tally" ] || { kill "$tally"; wait "$tally" || rc=1; }
 	lt "exit $name"
 	# Keep the logs.
-	mkdir -p "$OUT/guest-$name-$r"
+	local keep=$OUT/${GUEST_HOST:+host-$GUEST_HOST-}guest-$name-$r
+	mkdir -p "$keep"
 	[ ! -e "$GDIR/l2-extra" ] || mv "$GDIR/l2-extra" "$GDIR/l2-extra.log"
-	cp "$GDIR"/*.log "$OUT/guest-$name-$r/"
+	cp "$GDIR"/*.log "$keep/"
 	cat "$GDIR/times.log" >>"$OUT/guest-times.log"
 	grep -aE '^L2-(UP|CFG|H2G|STATUS|SPLAT)' "$log" | sed "s/^/  /"
 	echo "  L2 run with $name: $(echo "$EPOCHREALTIME - $t0" | bc) s (L1's clock)"

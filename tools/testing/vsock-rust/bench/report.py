@@ -7,10 +7,13 @@
 Reads RUN_DIR/bench.csv (round,impl,case,metric,value), prints a table of
 the medians per implementation with the Rust/C ratio and the spread across
 rounds (loopback cases, then the guest-driver cases g2h-, h2g-, glat-),
-then one table for each further implementation (alt, rust64k) with its
-ratios to C and Rust, and writes RUN_DIR/bench.json (every run plus the
+then the host-backend cases (host-g2h-, host-h2g-, host-glat-: Rust
+vhost_vsock_rs against C vhost_vsock under the same C guest driver) as a
+table of their own, then one table for each further implementation (alt,
+rust64k) with its ratios to C and Rust, and writes RUN_DIR/bench.json (every run plus the
 summary) and RUN_DIR/bench.png (throughput per buffer size, one panel for
-loopback, guest to host, host to guest).  Exits 1 when a case lacks a
+loopback, guest to host, host to guest, and for the host backend's two
+directions).  Exits 1 when a case lacks a
 measurement of an implementation measured in its part.
 """
 import csv
@@ -31,8 +34,13 @@ def main():
         data.setdefault(key, {}).setdefault(r["impl"], []).append(float(r["value"]))
 
     # Cases of the guest-driver part (bench/guest.sh): L2's driver over the
-    # same C vhost host; the others are the loopback part.
-    part = lambda case: "guest" if case.split("-")[0] in ("g2h", "h2g", "glat") else "loopback"
+    # same C vhost host; of the host-backend part (host-*): L1's backend
+    # under the same C guest driver; the others are the loopback part.
+    def part(case):
+        first = case.split("-")[0]
+        if first == "host":
+            return "host"
+        return "guest" if first in ("g2h", "h2g", "glat") else "loopback"
     # Every implementation measured in a part must be there for each of its
     # cases.
     impls_of = {}
@@ -42,8 +50,9 @@ def main():
 
     summary = []
     ok = True
-    print(f"{'case':<16} {'metric':<10} {'C median':>10} {'Rust median':>12} "
-          f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better")
+    # Rows per table: the drivers (loopback and guest parts), then the
+    # host backends.
+    lines = {"drivers": [], "host": []}
     for (case, metric), by_impl in data.items():
         missing = sorted(impls_of[part(case)] - set(by_impl))
         if missing:
@@ -75,8 +84,21 @@ def main():
             "higher_is_better": higher, "rust_at_least_as_good": good,
             "others": others,
         })
-        print(f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
-              f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
+        lines["host" if part(case) == "host" else "drivers"].append(
+            f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
+            f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
+    head = (f"{'case':<16} {'metric':<10} {'C median':>10} {'Rust median':>12} "
+            f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better")
+    if lines["drivers"] or not lines["host"]:
+        print(head)
+        print("\n".join(lines["drivers"]))
+    if lines["host"]:
+        if lines["drivers"]:
+            print()
+        print("host backend: rust vs c (L1's vhost_vsock_rs against vhost_vsock; "
+              "L2's guest driver C in both)")
+        print(head)
+        print("\n".join(lines["host"]))
     # Further implementations (an "alt" build for A/B runs; the guest
     # driver with other parameters, e.g. rust64k): their ratios to C and
     # Rust.
@@ -107,7 +129,9 @@ def main():
     else:
         panels = [(p, t, [s for s in summary if s["case"].startswith(p + "-")])
                   for p, t in (("tput", "loopback"), ("g2h", "guest to host (L2 to L1)"),
-                               ("h2g", "host to guest (L1 to L2)"))]
+                               ("h2g", "host to guest (L1 to L2)"),
+                               ("host-g2h", "host backend rust vs c: L2 to L1"),
+                               ("host-h2g", "host backend rust vs c: L1 to L2"))]
         panels = [p for p in panels if p[2]]
         if panels:
             colors = {"c": "tab:blue", "rust": "tab:orange", "rust64k": "tab:green",

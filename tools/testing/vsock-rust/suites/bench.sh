@@ -4,7 +4,9 @@
 # Arguments: ROUNDS (5), BYTES per throughput run (1G), PINGS per latency
 # run (10000), then for the guest-driver part (bench/guest.sh) GUEST_BYTES
 # per throughput run (BYTES / 16) and GUEST_PINGS per latency run
-# (PINGS / 10).  BENCH_PARTS: "loopback guest" (default) or either;
+# (PINGS / 10).  BENCH_PARTS: any of "loopback guest host" ("loopback
+# guest" by default); host: the host backends (BENCH_HOSTS, "c rust") under
+# the same C guest driver in L2, with the guest part's cases and sizes;
 # BENCH_GUEST_CONFIGS: the L2 guest drivers ("c rust rust64k", see
 # bench/guest.sh); BENCH_GUEST_BOOT: "each" (one L2 boot per configuration
 # and round) or "one" (one per round, for the smoke run); BENCH_GUEST_REPS:
@@ -126,6 +128,7 @@ if [[ " $parts " == *" guest "* ]]; then
 	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
 		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 	echo "guest drivers: $GUEST_CONFIGS; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
+	guest_host_load c || exit 1
 	guest_prepare || exit 1
 	for r in $(seq "$rounds"); do
 		if [ "${BENCH_GUEST_BOOT:-each}" = one ]; then
@@ -137,6 +140,31 @@ if [[ " $parts " == *" guest "* ]]; then
 				guest_boot "$r" "$cfg" || exit 1
 			done
 		fi
+	done
+	guest_finish
+	guest_host_unload c || exit 1
+fi
+
+# The host backends: L2's guest driver is C in every boot, L1's backend
+# alternates (C vhost_vsock, Rust vhost_vsock_rs; order reversed in even
+# rounds), one L2 boot per backend and round; guest_boot returns once L2's
+# QEMU has ended, so the backend is unloaded with no user left.
+if [[ " $parts " == *" host "* ]]; then
+	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
+	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
+		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
+	hosts=${BENCH_HOSTS:-c rust}
+	echo "host backends: $hosts; guest driver c; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
+	guest_prepare || exit 1
+	for r in $(seq "$rounds"); do
+		for h in $(order "$r" "$hosts"); do
+			echo "round $r: host backend $h, guest c"
+			guest_host_load "$h" || exit 1
+			GUEST_HOST=$h
+			guest_boot "$r" c || exit 1
+			GUEST_HOST=
+			guest_host_unload "$h" || exit 1
+		done
 	done
 	guest_finish
 fi
