@@ -163,7 +163,9 @@ sigkill:
 # cycle, progs/vhostile's traffic mode in the others), passing checked
 # traffic both ways, stopping the guest (clean or SIGKILL, alternately) and
 # unloading; kernel log and (debug) kmemleak checked at the end.
-# VARIANT=debug: L2 runs the default kernel, as for sigkill.
+# VARIANT=debug: L2 runs the default kernel, as for sigkill.  L1 boots
+# with kunit.autorun=0: the test kernels otherwise run vsock_rs_common's
+# KUnit suites at each of its 20 insmods (suite kunit runs them).
 HOSTCYCLE_CYCLES ?= 20
 HOSTCYCLE_L2_KO = $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
 hostcycle:
@@ -177,6 +179,7 @@ hostcycle:
 	HOSTCYCLE_L2_KDIR=$${HOSTCYCLE_L2_KDIR:-} HOSTCYCLE_L2_KO=$${HOSTCYCLE_L2_KO:-} \
 	HOSTCYCLE_CYCLES=$(HOSTCYCLE_CYCLES) \
 	VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_APPEND="kunit.autorun=0" \
 		VM_TIMEOUT=$${VM_TIMEOUT:-2400} \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		hostcycle $(PAIR_HOST)

@@ -1820,6 +1820,7 @@ static int traffic_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "traffic"))
 		return traffic_main(argc, argv);
 	backend = argc > 1 ? argv[1] : "?";
@@ -1827,7 +1828,6 @@ int main(int argc, char **argv)
 		listen_port = strtoul(argv[2], NULL, 0);
 	if (getenv("VHOSTILE_TIMEOUT"))
 		timeout_s = strtod(getenv("VHOSTILE_TIMEOUT"), NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	listener = host_listen(listen_port, 64);
 	if (listener < 0) {
 		printf("vhostile: host listener on port %u: %s\n", listen_port, strerror(errno));
