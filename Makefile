@@ -19,6 +19,9 @@
 #                              vhost backends; kernel log, kmemleak (debug)
 #   make sigkill [HOST=c|rust] [GUEST="c rust"]  SIGKILL of the nested
 #                              guest's QEMU mid-traffic: resets, CID reuse, leaks
+#   make hostcycle [HOST=c|rust] [VARIANT=debug]  20 load/unload cycles of
+#                              the vhost backend, guests (L2, vhostile)
+#                              started, stopped or killed in between
 #   make nsvm [NSVM_HOST="c rust"] [NSVM_GUEST=c]  vmtest.sh's namespace
 #                              cases with a VM, per vhost backend
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
@@ -44,7 +47,7 @@ KBUILD_ARGS := LLVM=$(LLVM_SUFFIX) $(if $(CLIPPY),CLIPPY=1)
 # cached.  Computed only by the targets that use it.
 kdir = $(shell scripts/build-kernel.sh $(VARIANT) | tail -n 1)
 
-.PHONY: all modules deps kernel demo check vmtest guestlife pair nsvm vhostile sigkill vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
+.PHONY: all modules deps kernel demo check vmtest guestlife pair nsvm vhostile sigkill hostcycle vhostuser bench profile switches cargo-test fuzz kunit clean fmt fmtcheck clippy
 
 all: modules
 
@@ -153,6 +156,33 @@ sigkill:
 		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		sigkill $(PAIR_HOST) $(GUEST)
+
+# Load/unload cycles of the vhost backend HOST with guests in between
+# (suite hostcycle): HOSTCYCLE_CYCLES (default 20) cycles, each loading
+# the backend, starting a guest (an L2 QEMU in the first and the last
+# cycle, progs/vhostile's traffic mode in the others), passing checked
+# traffic both ways, stopping the guest (clean or SIGKILL, alternately) and
+# unloading; kernel log and (debug) kmemleak checked at the end.
+# VARIANT=debug: L2 runs the default kernel, as for sigkill.  L1 boots
+# with kunit.autorun=0: the test kernels otherwise run vsock_rs_common's
+# KUnit suites at each of its 20 insmods (suite kunit runs them).
+HOSTCYCLE_CYCLES ?= 20
+HOSTCYCLE_L2_KO = $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
+hostcycle:
+	@set -e; if [ "$(VARIANT)" = debug ]; then \
+		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
+		mkdir -p $(HOSTCYCLE_L2_KO); \
+		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko $(HOSTCYCLE_L2_KO)/; \
+		export HOSTCYCLE_L2_KDIR=$$(scripts/build-kernel.sh default | tail -n 1) HOSTCYCLE_L2_KO=$(HOSTCYCLE_L2_KO); \
+	fi; \
+	$(MAKE) --no-print-directory modules; \
+	HOSTCYCLE_L2_KDIR=$${HOSTCYCLE_L2_KDIR:-} HOSTCYCLE_L2_KO=$${HOSTCYCLE_L2_KO:-} \
+	HOSTCYCLE_CYCLES=$(HOSTCYCLE_CYCLES) \
+	VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_APPEND="kunit.autorun=0" \
+		VM_TIMEOUT=$${VM_TIMEOUT:-2400} \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		hostcycle $(PAIR_HOST)
 
 # vmtest.sh's network-namespace cases that involve a VM (suites/nsvm.sh),
 # per vhost backend in NSVM_HOST (c, rust), the nested guest running the

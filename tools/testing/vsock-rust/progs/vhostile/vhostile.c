@@ -29,6 +29,9 @@
  * REQUEST sent after a packet has arrived, any reply to that packet has
  * arrived too: "no reply" is checked without waiting for a timeout.
  *
+ * "vhostile traffic ...": a well-behaved guest instead, for
+ * suites/hostcycle.sh; see traffic_main.
+ *
  * Never run this on a machine whose vsock device belongs to a real host:
  * it is meant for a test VM (suites/vhostile.sh).
  */
@@ -321,6 +324,11 @@ static int rx_post(struct dev *d, uint32_t len, int write)
 	return add_chain(d, RXQ, &s, 1);
 }
 
+/* rx_sink: when set, sees each received packet first (header, then
+ * plen bytes of payload, within the RX buffer); nonzero: consumed, not
+ * kept in d->pkts.  Used by the traffic mode. */
+static int (*rx_sink)(struct dev *d, const uint8_t *buf, uint32_t plen);
+
 /* pump: return used TX chains, collect received packets, repost RX
  * buffers. */
 static void pump(struct dev *d)
@@ -346,7 +354,9 @@ static void pump(struct dev *d)
 		if (id >= QSZ)
 			continue;
 		v->used_seen[id] = 1;
-		if (d->npkts < MAXPKTS && len >= HDR) {
+		if (rx_sink && len >= HDR && rx_sink(d, slot(d, RXQ, id), len - HDR)) {
+			/* taken by the traffic mode */
+		} else if (d->npkts < MAXPKTS && len >= HDR) {
 			struct pkt *p = &d->pkts[d->npkts++];
 			uint8_t *buf = slot(d, RXQ, id);
 			uint32_t n = len - HDR;
@@ -1605,14 +1615,219 @@ static int case_bad_ring(struct dev *d)
 	return 0; /* sane() on the case's own device follows */
 }
 
+/* ---- traffic mode (suites/hostcycle.sh) ------------------------------------
+ *
+ *   vhostile traffic CID PORT BYTES once|forever
+ *
+ * A well-behaved guest with guest CID CID: it connects to a listener of this
+ * machine (the host) on PORT, then passes data both ways in lock step, 4 KiB
+ * guest to host (read and checked by the host socket), then 4 KiB host to
+ * guest (checked by the guest), each byte a function of its offset and
+ * direction.  After BYTES each way it prints "vhostile traffic: BYTES bytes
+ * each way ok".  once: then the guest shuts the connection down (the host
+ * must read end of file), resets it, checks that the device still answers
+ * (RST for a REQUEST to an unbound port), closes the device and exits 0.
+ * forever: it goes on until killed (the suite kills it with SIGKILL in the
+ * middle of the traffic).  Any failure: "vhostile traffic: FAIL ..." and
+ * exit status 1.
+ */
+#define TR_CHUNK 4096
+
+static uint32_t tr_gport, tr_hport;
+static uint64_t tr_rx_off; /* host to guest bytes received, in order */
+static int tr_rx_bad, tr_peer_reset;
+
+static uint8_t tr_byte(uint64_t off, int dir)
+{
+	uint64_t x = off * 2654435761u + (off >> 12) + (uint64_t)dir * 0x9e37;
+
+	return (uint8_t)(x ^ (x >> 11));
+}
+
+static int tr_sink(struct dev *d, const uint8_t *buf, uint32_t plen)
+{
+	struct virtio_vsock_hdr h;
+	uint32_t i;
+
+	(void)d;
+	memcpy(&h, buf, HDR);
+	if (h.dst_port != tr_gport || h.src_port != tr_hport)
+		return 0;
+	if (plen > RX_BUF - HDR)
+		plen = RX_BUF - HDR;
+	switch (h.op) {
+	case VIRTIO_VSOCK_OP_RW:
+		if (h.len != plen) {
+			tr_rx_bad = 1;
+			return 1;
+		}
+		for (i = 0; i < plen; i++)
+			if (buf[HDR + i] != tr_byte(tr_rx_off + i, 1))
+				tr_rx_bad = 1;
+		tr_rx_off += plen;
+		return 1;
+	case VIRTIO_VSOCK_OP_RST:
+		tr_peer_reset = 1;
+		return 1;
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		return 1;
+	default: /* credit updates and requests: not needed in lock step */
+		return 1;
+	}
+}
+
+static int tr_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("vhostile traffic: FAIL ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return 1;
+}
+
+/* host_send: all of n bytes from the host socket, pumping the guest. */
+static int host_send(struct dev *d, int fd, const void *buf, size_t n)
+{
+	double t0 = now();
+	size_t sent = 0;
+
+	while (sent < n) {
+		ssize_t r = send(fd, (const char *)buf + sent, n - sent, MSG_DONTWAIT);
+
+		if (r > 0) {
+			sent += r;
+			continue;
+		}
+		if (r < 0 && errno != EAGAIN)
+			return -errno;
+		pump(d);
+		if (now() - t0 > timeout_s)
+			return -ETIMEDOUT;
+		nap();
+	}
+	return 0;
+}
+
+static int traffic_main(int argc, char **argv)
+{
+	static uint8_t out[TR_CHUNK], in[TR_CHUNK];
+	uint64_t cid, bytes, tx_off = 0, i;
+	int forever, r, said = 0;
+	struct dev d;
+	struct conn c;
+	double t0;
+
+	if (argc != 6 || (strcmp(argv[5], "once") && strcmp(argv[5], "forever"))) {
+		fprintf(stderr, "usage: vhostile traffic CID PORT BYTES once|forever\n");
+		return 2;
+	}
+	cid = strtoull(argv[2], NULL, 0);
+	listen_port = strtoul(argv[3], NULL, 0);
+	bytes = strtoull(argv[4], NULL, 0);
+	forever = !strcmp(argv[5], "forever");
+	listener = host_listen(listen_port, 4);
+	if (listener < 0)
+		return tr_fail("host listener on port %u: %s", listen_port, strerror(errno));
+	r = dev_open(&d, cid);
+	if (r)
+		return tr_fail("device set-up with CID %llu: %s", (unsigned long long)cid,
+			       strerror(-r));
+	for (i = 0; i < RX_POSTED; i++)
+		rx_post(&d, RX_BUF, 1);
+	kick(&d, RXQ);
+	if (conn_open(&d, &c))
+		return tr_fail("connect: %s", detail);
+	tr_gport = c.gport;
+	tr_hport = c.hport;
+	rx_sink = tr_sink;
+	t0 = now();
+	for (;;) {
+		struct virtio_vsock_hdr h = mkhdr(&d, VIRTIO_VSOCK_OP_RW, c.gport, c.hport,
+						  TR_CHUNK);
+		uint64_t want;
+		ssize_t got;
+
+		/* Guest to host. */
+		for (i = 0; i < TR_CHUNK; i++)
+			out[i] = tr_byte(tx_off + i, 0);
+		h.fwd_cnt = (uint32_t)tr_rx_off;
+		if (tx_pkt(&d, &h, out, TR_CHUNK) < 0)
+			return tr_fail("guest to host at %llu: TX ring full",
+				       (unsigned long long)tx_off);
+		got = host_recv(&d, c.hfd, in, TR_CHUNK);
+		if (got != TR_CHUNK)
+			return tr_fail("host read %zd of %d bytes at %llu (%s)", got, TR_CHUNK,
+				       (unsigned long long)tx_off,
+				       got < 0 ? strerror((int)-got) : "short");
+		for (i = 0; i < TR_CHUNK; i++)
+			if (in[i] != tr_byte(tx_off + i, 0))
+				return tr_fail("host read a wrong byte at %llu",
+					       (unsigned long long)(tx_off + i));
+		/* Host to guest. */
+		for (i = 0; i < TR_CHUNK; i++)
+			out[i] = tr_byte(tx_off + i, 1);
+		r = host_send(&d, c.hfd, out, TR_CHUNK);
+		if (r)
+			return tr_fail("host send at %llu: %s", (unsigned long long)tx_off,
+				       strerror(-r));
+		want = tx_off + TR_CHUNK;
+		while (tr_rx_off < want && !tr_rx_bad && !tr_peer_reset) {
+			pump(&d);
+			if (now() - t0 > timeout_s)
+				break;
+			nap();
+		}
+		if (tr_rx_bad || tr_peer_reset || tr_rx_off != want)
+			return tr_fail("guest received %llu of %llu bytes%s%s",
+				       (unsigned long long)tr_rx_off, (unsigned long long)want,
+				       tr_rx_bad ? ", a wrong byte or length" : "",
+				       tr_peer_reset ? ", then a RST" : "");
+		tx_off = want;
+		t0 = now();
+		if (!said && tx_off >= bytes) {
+			printf("vhostile traffic: %llu bytes each way ok\n",
+			       (unsigned long long)tx_off);
+			said = 1;
+			if (!forever)
+				break;
+		}
+	}
+	/* once: an orderly end. */
+	{
+		struct virtio_vsock_hdr h = mkhdr(&d, VIRTIO_VSOCK_OP_SHUTDOWN, c.gport, c.hport, 0);
+		ssize_t got;
+
+		h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+		h.fwd_cnt = (uint32_t)tr_rx_off;
+		if (tx_pkt(&d, &h, NULL, 0) < 0)
+			return tr_fail("SHUTDOWN not sent");
+		got = host_recv(&d, c.hfd, in, 1);
+		if (got != 0)
+			return tr_fail("host read %zd instead of end of file after SHUTDOWN", got);
+	}
+	rx_sink = NULL;
+	conn_close(&d, &c);
+	if (barrier(&d))
+		return tr_fail("no RST for a REQUEST to an unbound port after the close");
+	dev_close(&d);
+	close(listener);
+	printf("vhostile traffic: closed cleanly\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "traffic"))
+		return traffic_main(argc, argv);
 	backend = argc > 1 ? argv[1] : "?";
 	if (argc > 2)
 		listen_port = strtoul(argv[2], NULL, 0);
 	if (getenv("VHOSTILE_TIMEOUT"))
 		timeout_s = strtod(getenv("VHOSTILE_TIMEOUT"), NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	listener = host_listen(listen_port, 64);
 	if (listener < 0) {
 		printf("vhostile: host listener on port %u: %s\n", listen_port, strerror(errno));
