@@ -151,6 +151,10 @@ if ! scripts/build-kernel.sh debug >"$logs/kernel-debug.log" 2>&1; then
 	add "kernel build (debug)" 0 1
 else
 	kdir_debug=$(tail -n 1 "$logs/kernel-debug.log")
+	# The nested guests of hostcycle run the default kernel with the Rust
+	# guest modules built for it: keep them before the debug build.
+	l2_ko=$(mktemp -d)
+	cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko "$l2_ko/" 2>/dev/null
 	make --no-print-directory clean >/dev/null 2>&1
 	if step "module build (debug kernel)" modules-debug.log \
 		make --no-print-directory modules VARIANT=debug; then
@@ -158,7 +162,16 @@ else
 		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir_debug" "[debug] " "debug 50"
 		# The hostile guest against the Rust backend, kmemleak checked.
 		VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir_debug" "[debug] " "vhostile rust"
+		# Load/unload cycles of the Rust backend with guests in between
+		# (L2 QEMU in the first and last, vhostile's traffic mode in the
+		# others, clean stops and SIGKILL alternately): 10 here, about 4
+		# minutes of the VM's clock; make hostcycle VARIANT=debug runs 20.
+		HOSTCYCLE_L2_KDIR=${kdir:-} HOSTCYCLE_L2_KO=$l2_ko HOSTCYCLE_CYCLES=10 \
+			VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" \
+			VM_APPEND="kunit.autorun=0" VM_ICOUNT=0 VM_TIMEOUT=2400 \
+			run_vm_suites "$kdir_debug" "[debug] " "hostcycle rust"
 	fi
+	rm -rf "$l2_ko"
 	# Leave the modules built for the default kernel again.
 	make --no-print-directory clean >/dev/null 2>&1
 	make --no-print-directory modules >/dev/null 2>&1
