@@ -19,11 +19,18 @@
 #     connection over a virtio-net link between them.  The tests this
 #     device cannot pass are skipped (SOCK_SEQPACKET, and 4 stream tests
 #     that fail with the C drivers too; see suites/vhostuser.sh).
+#  3. (part "life", not in the default parts) one VM, the driver's life
+#     cycle with the device live: LIFE_CYCLES (20) cycles alternating
+#     rmmod/insmod and unbind/bind, some with a transfer to the host
+#     flowing (rmmod refused, unbind resets it), echoes both ways after
+#     each, kmemleak checked after the final unload (suites/vhostuser.sh
+#     life).  The debug kernel's way to issue 11's cycles: no nesting.
 # Each VM is a vm.sh run: any oops, WARN, BUG, KASAN, lockdep or kmemleak
 # report in a guest fails it.  Output: lines "vhost-user guest=G NAME: N
 # passed, M failed" (check.sh's format) and one line of timings per part.
 # Logs are kept in $VSOCK_RUST_CACHE/runs/.  Exits non-zero on any failure.
-# VHOST_USER_PARTS="single siblings" (the default) selects the parts;
+# VHOST_USER_PARTS="single siblings" (the default) selects the parts
+# (single, siblings, life); VM_TIMEOUT bounds the life VM (1800 s);
 # SIB_TEST_ARGS="--pick=N ..." runs those vsock_test tests between the
 # siblings instead of all but the skipped ones; VHOST_USER_GUEST_WRITE=SIZE
 # sets the guest's write size for its 256 MiB (default 16K, see below).
@@ -203,6 +210,66 @@ run_single() {
 	fi
 }
 
+# 2. Two sibling guests of one device: upstream vsock_test between them.
+run_siblings() {
+	local s dev cid peer role vm_a vm_b rc_a=0 rc_b=0 t0 t1 i
+	local -A out
+	s=$tmp/sib-$g
+	mkdir -p "$s"
+	out[3]=$(new_out "$g-sib-server")
+	out[4]=$(new_out "$g-sib-client")
+	log "guest=$g: two sibling VMs on vhost-device-vsock, logs in ${out[3]} and ${out[4]}"
+	spawn "${out[3]}/vhost-device-vsock.log" "$VHOST_DEVICE_VSOCK" \
+		--vm "guest-cid=3,socket=$s/vhu3.sock,uds-path=$s/vm3.vsock,groups=siblings" \
+		--vm "guest-cid=4,socket=$s/vhu4.sock,uds-path=$s/vm4.vsock,groups=siblings"
+	dev=$!
+	if ! wait_for "$s/vhu3.sock" $dev 10 || ! wait_for "$s/vhu4.sock" $dev 10; then
+		show_logs "${out[3]}/vhost-device-vsock.log"
+		line "siblings set-up (vhost-device-vsock)" 0 1
+		stop $dev
+		return
+	fi
+	t0=$(now)
+	for cid in 3 4; do
+		peer=$((7 - cid))
+		role=$([ $cid = 3 ] && echo sib-server || echo sib-client)
+		spawn "${out[$cid]}/vm.log" env VM_OUT="${out[$cid]}" VM_NUMA=1 VM_MEMORY=1G \
+			VM_CPUS=1 VM_QEMU_OPTS="$(vm_opts "$s/vhu$cid.sock") -netdev dgram,id=n0,local.type=unix,local.path=$s/net$cid,remote.type=unix,remote.path=$s/net$peer -device virtio-net-pci,netdev=n0,mac=52:54:00:00:03:0$cid" \
+			VM_APPEND="$(append "$g")" VM_ENV=SIB_TEST_ARGS SIB_TEST_ARGS="${SIB_TEST_ARGS:-}" \
+			"$here/vm.sh" "$kdir" vhostuser "$g" $role $peer
+		[ $cid = 3 ] && vm_a=$! || vm_b=$!
+	done
+	wait $vm_b || rc_b=$?
+	t1=$(now)
+	# The server ends with the client (and unloads its driver): a minute.
+	for ((i = 0; i < 600; i++)); do
+		kill -0 $vm_a 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 $vm_a 2>/dev/null && { log "guest=$g: the server VM did not end with the client"; stop $vm_a; }
+	wait $vm_a || rc_a=$?
+	stop $dev
+
+	local sum skipped
+	sum=$(sed -nE 's/^siblings vsock_test: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "${out[4]}/summary" 2>/dev/null)
+	skipped=$(grep -cE '^[0-9]+ - .*\.\.\.skipped$' "${out[4]}/vsock_test-client.log" 2>/dev/null)
+	if [ -n "$sum" ]; then
+		line "siblings vsock_test" ${sum% *} ${sum#* }
+	else
+		line "siblings vsock_test (no result)" 0 1
+	fi
+	tally "siblings driver load/unload, kernel log" \
+		"[ $rc_a = 0 ] && checked ${out[3]}/guest.checks guest-driver-unload && checked ${out[3]}/guest.checks sib-server" \
+		"[ $rc_b = 0 ] && checked ${out[4]}/guest.checks guest-driver-unload"
+	echo "vhost-user guest=$g times: siblings vsock_test" \
+		"$(sed -nE 's/^sib-client (ok|FAIL) ([0-9.]+)$/\2/p' "${out[4]}/guest.checks" 2>/dev/null | xargs printf '%.1f' 2>/dev/null || echo -) s" \
+		"(${skipped:-0} tests skipped: SOCK_SEQPACKET and 4 device limits), both VMs $(secs "$t0" "$t1") s"
+	if [ $rc_a != 0 ] || [ $rc_b != 0 ] || [ -z "$sum" ] || [ "${sum#* }" != 0 ]; then
+		show_logs "${out[3]}/vm.log" "${out[4]}/vm.log" "${out[3]}/vsock_test-server.log" \
+			"${out[4]}/vsock_test-client.log" "${out[3]}/vhost-device-vsock.log"
+	fi
+}
+
 # 3. The driver's life cycle with the device live (suites/vhostuser.sh
 # life): LIFE_CYCLES rmmod/insmod and unbind/bind cycles in one boot, some
 # with a transfer to the host flowing; after each, echoes both ways (the
@@ -269,66 +336,6 @@ run_life() {
 	if [ -z "$sum" ] || [ "${sum#* }" != 0 ] || [ $vm_rc != 0 ] || ! checked "$gc" life-kmemleak; then
 		show_logs "$out/vm.log" "$gc" "$out/life.log" "$out/host-echo.log" \
 			"$out/vhost-device-vsock.log" "$out/console.log"
-	fi
-}
-
-# 2. Two sibling guests of one device: upstream vsock_test between them.
-run_siblings() {
-	local s dev cid peer role vm_a vm_b rc_a=0 rc_b=0 t0 t1 i
-	local -A out
-	s=$tmp/sib-$g
-	mkdir -p "$s"
-	out[3]=$(new_out "$g-sib-server")
-	out[4]=$(new_out "$g-sib-client")
-	log "guest=$g: two sibling VMs on vhost-device-vsock, logs in ${out[3]} and ${out[4]}"
-	spawn "${out[3]}/vhost-device-vsock.log" "$VHOST_DEVICE_VSOCK" \
-		--vm "guest-cid=3,socket=$s/vhu3.sock,uds-path=$s/vm3.vsock,groups=siblings" \
-		--vm "guest-cid=4,socket=$s/vhu4.sock,uds-path=$s/vm4.vsock,groups=siblings"
-	dev=$!
-	if ! wait_for "$s/vhu3.sock" $dev 10 || ! wait_for "$s/vhu4.sock" $dev 10; then
-		show_logs "${out[3]}/vhost-device-vsock.log"
-		line "siblings set-up (vhost-device-vsock)" 0 1
-		stop $dev
-		return
-	fi
-	t0=$(now)
-	for cid in 3 4; do
-		peer=$((7 - cid))
-		role=$([ $cid = 3 ] && echo sib-server || echo sib-client)
-		spawn "${out[$cid]}/vm.log" env VM_OUT="${out[$cid]}" VM_NUMA=1 VM_MEMORY=1G \
-			VM_CPUS=1 VM_QEMU_OPTS="$(vm_opts "$s/vhu$cid.sock") -netdev dgram,id=n0,local.type=unix,local.path=$s/net$cid,remote.type=unix,remote.path=$s/net$peer -device virtio-net-pci,netdev=n0,mac=52:54:00:00:03:0$cid" \
-			VM_APPEND="$(append "$g")" VM_ENV=SIB_TEST_ARGS SIB_TEST_ARGS="${SIB_TEST_ARGS:-}" \
-			"$here/vm.sh" "$kdir" vhostuser "$g" $role $peer
-		[ $cid = 3 ] && vm_a=$! || vm_b=$!
-	done
-	wait $vm_b || rc_b=$?
-	t1=$(now)
-	# The server ends with the client (and unloads its driver): a minute.
-	for ((i = 0; i < 600; i++)); do
-		kill -0 $vm_a 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 $vm_a 2>/dev/null && { log "guest=$g: the server VM did not end with the client"; stop $vm_a; }
-	wait $vm_a || rc_a=$?
-	stop $dev
-
-	local sum skipped
-	sum=$(sed -nE 's/^siblings vsock_test: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "${out[4]}/summary" 2>/dev/null)
-	skipped=$(grep -cE '^[0-9]+ - .*\.\.\.skipped$' "${out[4]}/vsock_test-client.log" 2>/dev/null)
-	if [ -n "$sum" ]; then
-		line "siblings vsock_test" ${sum% *} ${sum#* }
-	else
-		line "siblings vsock_test (no result)" 0 1
-	fi
-	tally "siblings driver load/unload, kernel log" \
-		"[ $rc_a = 0 ] && checked ${out[3]}/guest.checks guest-driver-unload && checked ${out[3]}/guest.checks sib-server" \
-		"[ $rc_b = 0 ] && checked ${out[4]}/guest.checks guest-driver-unload"
-	echo "vhost-user guest=$g times: siblings vsock_test" \
-		"$(sed -nE 's/^sib-client (ok|FAIL) ([0-9.]+)$/\2/p' "${out[4]}/guest.checks" 2>/dev/null | xargs printf '%.1f' 2>/dev/null || echo -) s" \
-		"(${skipped:-0} tests skipped: SOCK_SEQPACKET and 4 device limits), both VMs $(secs "$t0" "$t1") s"
-	if [ $rc_a != 0 ] || [ $rc_b != 0 ] || [ -z "$sum" ] || [ "${sum#* }" != 0 ]; then
-		show_logs "${out[3]}/vm.log" "${out[4]}/vm.log" "${out[3]}/vsock_test-server.log" \
-			"${out[4]}/vsock_test-client.log" "${out[3]}/vhost-device-vsock.log"
 	fi
 }
 
