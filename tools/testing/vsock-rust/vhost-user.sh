@@ -275,7 +275,7 @@ run_siblings() {
 # with a transfer to the host flowing; after each, echoes both ways (the
 # host's: when the guest asks for it with $out/h2g-TAG).
 run_life() {
-	local out s dev echo_srv sink vm vm_rc=0 t0 t_up=- t1 t_c= t_cyc n=${LIFE_CYCLES:-20} tag h2g_p=0 h2g_f=0
+	local out s dev echo_srv sink vm vm_rc=0 t0 t_up=- t1 t_c='' t_cyc n=${LIFE_CYCLES:-20} tag h2g_p=0 h2g_f=0
 	out=$(new_out "$g-life")
 	s=$tmp/life-$g
 	mkdir -p "$s"

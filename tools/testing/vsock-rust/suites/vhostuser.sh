@@ -176,6 +176,16 @@ ended_reset() {
 	cat "$2"
 	[ $rc != 0 ] && grep -qE 'write at byte [0-9]+: (Connection reset by peer|Broken pipe|Transport endpoint is not connected|No such device)$' "$2"
 }
+# reload MODULE...: unload the modules (last first, retried while closing
+# sockets hold them) and load them again.
+reload() {
+	unload_mods "$@" && load_mods "$@"
+}
+# rebind DEVICE DRIVER-DIR: unbind the device from its driver and bind it
+# again through sysfs.
+rebind() {
+	echo "$1" >"$2/unbind" && echo "$1" >"$2/bind"
+}
 # refused MODULE: rmmod fails and the module stays.
 refused() {
 	! rmmod "$1" && grep -q "^$1 " /proc/modules
@@ -203,15 +213,13 @@ life_cycles() {
 				wait "$xp" 2>/dev/null || true
 			fi
 			if [ $((i % 10)) = 0 ]; then
-				lcheck "$tag: rmmod, insmod (also $common)" \
-					eval 'unload_mods "${mods[@]}" && load_mods "${mods[@]}"'
+				lcheck "$tag: rmmod, insmod (also $common)" reload "${mods[@]}"
 			else
-				lcheck "$tag: rmmod, insmod" \
-					eval 'unload_mods "${mods[1]}" && load_mods "${mods[1]}"'
+				lcheck "$tag: rmmod, insmod" reload "${mods[1]}"
 			fi
 		else
 			[ $((i % 4)) = 3 ] && lcheck "$tag: transfer flowing" sender "$i"
-			lcheck "$tag: unbind, bind" eval 'echo "$dev" >"$sysd/unbind" && echo "$dev" >"$sysd/bind"'
+			lcheck "$tag: unbind, bind" rebind "$dev" "$sysd"
 			[ $((i % 4)) = 3 ] && lcheck "$tag: the transfer ends with an error" \
 				ended_reset "$xp" "$OUT/life-xfer-$i.log"
 		fi
