@@ -26,7 +26,9 @@
 #                              cases with a VM, per vhost backend
 #   make vhostuser [GUEST="c rust"]  the guest drivers against rust-vmm's
 #                              vhost-device-vsock: echo and 256 MiB both ways,
-#                              vsock_test between two sibling guests
+#                              vsock_test between two sibling guests;
+#                              VHOST_USER_PARTS=life [VARIANT=debug]: 20
+#                              rmmod/insmod and unbind/bind cycles, no nesting
 #   make CLIPPY=1              build with clippy
 #   make bench [ROUNDS=5]       C against Rust, loopback and guest drivers (BENCH_PARTS=host: host backends): table, JSON, plot
 #   make profile | switches     perf profiles, context switches per packet (C, Rust)
@@ -197,6 +199,9 @@ nsvm: modules
 # The guest drivers (GUEST: c, rust) against a second device implementation,
 # rust-vmm's vhost-device-vsock over vhost-user, with its Unix-socket backend
 # on this machine (tools/testing/vsock-rust/vhost-user.sh).
+# VHOST_USER_PARTS (default "single siblings"; "life": the driver's
+# rmmod/insmod and unbind/bind cycles, LIFE_CYCLES of them) reaches it
+# from the command line.
 vhostuser: deps modules
 	@tools/testing/vsock-rust/vhost-user.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" $(GUEST)
 

@@ -148,15 +148,28 @@ unload_impl() {
 	esac
 }
 
+# The virtio-vsock device (device ID 19): its sysfs directory; fails
+# without one.
+vsock_dev_dir() {
+	local d
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x0013 ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# The virtio-vsock device's name (virtioN), for .../drivers/NAME/unbind.
+vsock_dev() {
+	local d
+	d=$(vsock_dev_dir) && basename "$d"
+}
+
 # The driver bound to the virtio-vsock device (device ID 19), if any.
 vsock_dev_driver() {
 	local d
-	for d in /sys/bus/virtio/devices/*; do
-		[ "$(cat "$d/device" 2>/dev/null)" = 0x0013 ] || continue
-		[ -e "$d/driver" ] && basename "$(readlink "$d/driver")"
-		return 0
-	done
-	return 1
+	d=$(vsock_dev_dir) || return 1
+	[ -e "$d/driver" ] && basename "$(readlink "$d/driver")"
+	return 0
 }
 
 # load_guest_driver c|rust: the guest driver of a VM with a virtio-vsock

@@ -19,11 +19,18 @@
 #     connection over a virtio-net link between them.  The tests this
 #     device cannot pass are skipped (SOCK_SEQPACKET, and 4 stream tests
 #     that fail with the C drivers too; see suites/vhostuser.sh).
+#  3. (part "life", not in the default parts) one VM, the driver's life
+#     cycle with the device live: LIFE_CYCLES (20) cycles alternating
+#     rmmod/insmod and unbind/bind, some with a transfer to the host
+#     flowing (rmmod refused, unbind resets it), echoes both ways after
+#     each, kmemleak checked after the final unload (suites/vhostuser.sh
+#     life).  The debug kernel's way to issue 11's cycles: no nesting.
 # Each VM is a vm.sh run: any oops, WARN, BUG, KASAN, lockdep or kmemleak
 # report in a guest fails it.  Output: lines "vhost-user guest=G NAME: N
 # passed, M failed" (check.sh's format) and one line of timings per part.
 # Logs are kept in $VSOCK_RUST_CACHE/runs/.  Exits non-zero on any failure.
-# VHOST_USER_PARTS="single siblings" (the default) selects the parts;
+# VHOST_USER_PARTS="single siblings" (the default) selects the parts
+# (single, siblings, life); VM_TIMEOUT bounds the life VM (1800 s);
 # SIB_TEST_ARGS="--pick=N ..." runs those vsock_test tests between the
 # siblings instead of all but the skipped ones; VHOST_USER_GUEST_WRITE=SIZE
 # sets the guest's write size for its 256 MiB (default 16K, see below).
@@ -263,6 +270,75 @@ run_siblings() {
 	fi
 }
 
+# 3. The driver's life cycle with the device live (suites/vhostuser.sh
+# life): LIFE_CYCLES rmmod/insmod and unbind/bind cycles in one boot, some
+# with a transfer to the host flowing; after each, echoes both ways (the
+# host's: when the guest asks for it with $out/h2g-TAG).
+run_life() {
+	local out s dev echo_srv sink vm vm_rc=0 t0 t_up=- t1 t_c='' t_cyc n=${LIFE_CYCLES:-20} tag h2g_p=0 h2g_f=0
+	out=$(new_out "$g-life")
+	s=$tmp/life-$g
+	mkdir -p "$s"
+	log "guest=$g: $n life cycles on vhost-device-vsock, logs in $out"
+	spawn "$out/vhost-device-vsock.log" "$VHOST_DEVICE_VSOCK" \
+		--vm "guest-cid=3,socket=$s/vhu.sock,uds-path=$s/vm.vsock"
+	dev=$!
+	spawn "$out/host-echo-server.log" socat UNIX-LISTEN:"$s/vm.vsock_5000",fork EXEC:cat
+	echo_srv=$!
+	# The sink of the guest's transfers (port 5001): reads and drops.
+	spawn "$out/host-sink.log" socat -u UNIX-LISTEN:"$s/vm.vsock_5001",fork OPEN:/dev/null,wronly
+	sink=$!
+	if ! wait_for "$s/vhu.sock" $dev 10 || ! wait_for "$s/vm.vsock_5000" $echo_srv 10 ||
+		! wait_for "$s/vm.vsock_5001" $sink 10; then
+		show_logs "$out"/*.log
+		line "life set-up (vhost-device-vsock, host listeners)" 0 1
+		stop $dev; stop $echo_srv; stop $sink
+		return
+	fi
+	t0=$(now)
+	spawn "$out/vm.log" env VM_OUT="$out" VM_NUMA=1 VM_MEMORY=1G \
+		VM_QEMU_OPTS="$(vm_opts "$s/vhu.sock")" VM_APPEND="$(append "$g")" \
+		VM_ENV=LIFE_CYCLES LIFE_CYCLES="$n" VM_TIMEOUT="${VM_TIMEOUT:-1800}" \
+		"$here/vm.sh" "$kdir" vhostuser "$g" life
+	vm=$!
+	# The host's echo to the guest (port 5002), when the guest asks.
+	for tag in boot $(seq 0 $((n - 1))); do
+		wait_for "$out/h2g-$tag" $vm 1800 || break
+		[ "$tag" != boot ] || { t_up=$(secs "$t0" "$(now)"); t_c=$(now); }
+		if "$xfer" echo "vhu:$s/vm.vsock:5002" "life-$tag-h2g" >>"$out/host-echo.log" 2>&1; then
+			touch "$out/h2g-$tag.ok"
+			h2g_p=$((h2g_p + 1))
+		else
+			touch "$out/h2g-$tag.fail"
+			h2g_f=$((h2g_f + 1))
+		fi
+	done
+	t_cyc=$(secs "${t_c:-$t0}" "$(now)")
+	wait $vm || vm_rc=$?
+	t1=$(now)
+	stop $sink
+	stop $echo_srv
+	stop $dev
+
+	local gc=$out/guest.checks sum
+	sum=$(sed -nE 's/^life-cycles ([0-9]+) ([0-9]+)$/\1 \2/p' "$gc" 2>/dev/null)
+	if [ -n "$sum" ]; then
+		line "life cycles" ${sum% *} ${sum#* }
+	else
+		line "life cycles (no result)" 0 1
+	fi
+	tally "life driver unload, kmemleak, kernel log" \
+		"checked $gc guest-driver-unload" "checked $gc life-kmemleak" "[ $vm_rc = 0 ]"
+	echo "vhost-user guest=$g times: life boot and driver load ${t_up} s," \
+		"$n cycles and $((h2g_p + h2g_f)) host echoes ($h2g_f failed) ${t_cyc} s," \
+		"kmemleak $(sed -nE 's/^life-kmemleak ok (.*)$/\1/p' "$gc" 2>/dev/null | grep . || echo -)," \
+		"VM $(secs "$t0" "$t1") s"
+	if [ -z "$sum" ] || [ "${sum#* }" != 0 ] || [ $vm_rc != 0 ] || ! checked "$gc" life-kmemleak; then
+		show_logs "$out/vm.log" "$gc" "$out/life.log" "$out/host-echo.log" \
+			"$out/vhost-device-vsock.log" "$out/console.log"
+	fi
+}
+
 passed=0 failed=0
 for g in "$@"; do
 	case "$g" in
@@ -281,7 +357,8 @@ for g in "$@"; do
 		case "$part" in
 		single) run_single ;;
 		siblings) run_siblings ;;
-		*) die "unknown part '$part' (single, siblings)" ;;
+		life) run_life ;;
+		*) die "unknown part '$part' (single, siblings, life)" ;;
 		esac
 	done
 	log "guest=$g: $(secs "$t" "$(now)") s"
