@@ -70,17 +70,17 @@ run_vm_suites() {
 	done
 }
 
-# run_vhost_user KDIR GUEST...: the guest drivers against rust-vmm's
+# run_vhost_user KDIR PREFIX GUEST...: the guest drivers against rust-vmm's
 # vhost-device-vsock (vhost-user.sh); its "vhost-user guest=G ...: N passed,
-# M failed" lines are counted, its timing lines shown.
+# M failed" lines are counted (named with PREFIX), its timing lines shown.
 run_vhost_user() {
-	local kd=$1 log=$logs/vhost-user.log
-	shift
+	local kd=$1 prefix=$2 log=$logs/vhost-user${2:+-debug}.log
+	shift 2
 	if "$here/vhost-user.sh" "$kd" "$@" >"$log" 2>&1; then
-		count_vm "$log" || add "vhost-user" 1 0
+		count_vm "$log" "$prefix" || add "${prefix}vhost-user" 1 0
 	else
 		cat "$log"
-		count_vm "$log" || add "vhost-user" 0 1
+		count_vm "$log" "$prefix" || add "${prefix}vhost-user" 0 1
 	fi
 	grep -E '^vhost-user guest=[a-z]+ times: ' "$log"
 }
@@ -130,7 +130,7 @@ else
 	# on the instruction-counted clock.
 	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "guestlife c rust"
 	# The guest drivers against a second device: rust-vmm's vhost-device-vsock.
-	run_vhost_user "$kdir" c rust
+	run_vhost_user "$kdir" "" c rust
 	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
 	# one round) and its report; the guest drivers with 256 KiB each way,
 	# all in one L2 boot, and the host backends (C and Rust, one L2 boot
@@ -170,6 +170,12 @@ else
 			VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" \
 			VM_APPEND="kunit.autorun=0" VM_ICOUNT=0 VM_TIMEOUT=2400 \
 			run_vm_suites "$kdir_debug" "[debug] " "hostcycle rust"
+		# The guest driver's rmmod/insmod and unbind/bind cycles against
+		# vhost-device-vsock, the debug kernel as the guest itself (a
+		# nested KASAN guest is too slow): 10 here, KUnit off at the
+		# insmods; make vhostuser VARIANT=debug VHOST_USER_PARTS=life runs 20.
+		VHOST_USER_PARTS=life LIFE_CYCLES=10 VHOST_USER_APPEND=kunit.autorun=0 \
+			run_vhost_user "$kdir_debug" "[debug] " rust
 	fi
 	rm -rf "$l2_ko"
 	# Leave the modules built for the default kernel again.

@@ -132,8 +132,11 @@ show_logs() {
 vm_opts() { # vm_opts SOCKET: the vhost-user-vsock device on SOCKET
 	echo "-chardev socket,id=vu0,path=$1 -device vhost-user-vsock-pci,chardev=vu0"
 }
-append() { # append GUEST: keep udev from loading the C driver for Rust runs
-	[ "$1" != rust ] || echo "modprobe.blacklist=vmw_vsock_virtio_transport,vmw_vsock_virtio_transport_common"
+append() { # append GUEST: keep udev from loading the C driver for Rust runs;
+	# VHOST_USER_APPEND: more kernel parameters
+	local a=${VHOST_USER_APPEND:-}
+	[ "$1" != rust ] || a="modprobe.blacklist=vmw_vsock_virtio_transport,vmw_vsock_virtio_transport_common $a"
+	echo "$a"
 }
 new_out() {
 	local o
