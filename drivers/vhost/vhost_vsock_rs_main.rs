@@ -95,7 +95,7 @@ impl Vsock {
 /// worker for packets queued before the start.
 fn start(dev: &Dev) -> Result {
     let d = dev.lock_dev();
-    d.check_owner()?;
+    let owner = d.check_owner()?;
     for i in 0..vhost::NR_VQS {
         let Some(mut vq) = d.lock_vq(i) else {
             continue;
@@ -104,7 +104,7 @@ fn start(dev: &Dev) -> Result {
             Err(EFAULT)
         } else if !vq.has_backend() {
             vq.set_running(true);
-            vq.init_access()
+            vq.init_access(&owner)
         } else {
             Ok(())
         };

@@ -522,11 +522,18 @@ pub struct DevGuard<'a, T: VhostHandler> {
 
 impl<'a, T: VhostHandler> DevGuard<'a, T> {
     /// `vhost_dev_check_owner`: `EPERM` unless the caller's mm owns the
-    /// device.
-    pub fn check_owner(&self) -> Result {
+    /// device; on success, the proof ([`Owner`]) that ring accesses from
+    /// this task reach the VMM's memory, while this guard is held.
+    pub fn check_owner(&self) -> Result<Owner<'_>> {
         // SAFETY: we hold the device mutex (invariant).
         let r = unsafe { b::vsock_rs_vh_dev_check_owner(self.dev.raw()) };
-        to_result_long(r as i64).map(|_| ())
+        to_result_long(r as i64)?;
+        // INVARIANT: checked just above; the owner changes only under the
+        // device mutex, which the borrowed guard holds, and this task's mm
+        // only at exec, not within this call.
+        Ok(Owner {
+            _guard: PhantomData,
+        })
     }
 
     /// `vhost_log_access_ok`: the dirty log (if any) is writable.
@@ -547,10 +554,65 @@ impl<'a, T: VhostHandler> DevGuard<'a, T> {
         unsafe { b::vsock_rs_vh_clear_device_iotlb(self.dev.raw()) };
     }
 
-    /// Locks virtqueue `vq` under the device mutex; `None` if there is no
-    /// such virtqueue.
-    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        VqGuard::lock(self.dev, vq)
+    /// Locks virtqueue `vq` under the device mutex for its set-up;
+    /// `None` if there is no such virtqueue.  The rings are not walked
+    /// from here (only a [`Worker`] does), since the caller need not be
+    /// the VMM whose memory they are in.
+    pub fn lock_vq(&self, vq: usize) -> Option<VqSetup<'_, T>> {
+        VqGuard::lock(self.dev, vq).map(|g| VqSetup { g })
+    }
+}
+
+/// Proof that the current task is the owner of a device whose mutex a
+/// [`DevGuard`] holds: its mm is the VMM's, in which the rings are.
+///
+/// # Invariants
+///
+/// `vhost_dev_check_owner` succeeded in the current task (hence `!Send`)
+/// under the device mutex that the borrowed guard still holds.
+pub struct Owner<'a> {
+    _guard: PhantomData<&'a *mut ()>,
+}
+
+/// A virtqueue locked under the device mutex ([`DevGuard::lock_vq`]), for
+/// its set-up by the ioctls.
+pub struct VqSetup<'a, T: VhostHandler> {
+    g: VqGuard<'a, T>,
+}
+
+impl<T: VhostHandler> VqSetup<'_, T> {
+    /// `vhost_vq_get_backend() != NULL`: the device is running.
+    pub fn has_backend(&self) -> bool {
+        self.g.has_backend()
+    }
+
+    /// `vhost_vq_access_ok`: the rings (and log) the VMM set are within
+    /// user space (address checks, no access).
+    pub fn access_ok(&self) -> bool {
+        // SAFETY: we hold the vq mutex (`VqGuard` invariant).
+        unsafe { b::vsock_rs_vh_vq_access_ok(self.g.dev.raw(), self.g.vq) }
+    }
+
+    /// Sets or clears the virtqueue's backend (`vhost_vq_set_backend`),
+    /// which is only a "running" flag here: [`VqGuard::has_backend`].
+    pub fn set_running(&mut self, on: bool) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_set_running(self.g.dev.raw(), self.g.vq, on) };
+    }
+
+    /// `vhost_vq_init_access`: reads the used index from the ring, in the
+    /// VMM's memory (`owner`).
+    pub fn init_access(&mut self, _owner: &Owner<'_>) -> Result {
+        // SAFETY: we hold the vq mutex; the current mm is the owner's.
+        kernel::error::to_result(unsafe {
+            b::vsock_rs_vh_vq_init_access(self.g.dev.raw(), self.g.vq)
+        })
+    }
+
+    /// Sets the virtqueue's acked features (`vq->acked_features`).
+    pub fn set_acked_features(&mut self, features: u64) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_set_acked_features(self.g.dev.raw(), self.g.vq, features) };
     }
 }
 
@@ -601,32 +663,6 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
     pub fn has_backend(&self) -> bool {
         // SAFETY: we hold the vq mutex (invariant).
         unsafe { b::vsock_rs_vh_vq_has_backend(self.dev.raw(), self.vq) }
-    }
-
-    /// `vhost_vq_access_ok`: the rings (and log) the VMM set are
-    /// accessible.
-    pub fn access_ok(&self) -> bool {
-        // SAFETY: we hold the vq mutex.
-        unsafe { b::vsock_rs_vh_vq_access_ok(self.dev.raw(), self.vq) }
-    }
-
-    /// Sets or clears the virtqueue's backend (`vhost_vq_set_backend`),
-    /// which is only a "running" flag here: [`VqGuard::has_backend`].
-    pub fn set_running(&mut self, on: bool) {
-        // SAFETY: we hold the vq mutex.
-        unsafe { b::vsock_rs_vh_vq_set_running(self.dev.raw(), self.vq, on) };
-    }
-
-    /// `vhost_vq_init_access`: reads the used index from the ring.
-    pub fn init_access(&mut self) -> Result {
-        // SAFETY: we hold the vq mutex.
-        kernel::error::to_result(unsafe { b::vsock_rs_vh_vq_init_access(self.dev.raw(), self.vq) })
-    }
-
-    /// Sets the virtqueue's acked features (`vq->acked_features`).
-    pub fn set_acked_features(&mut self, features: u64) {
-        // SAFETY: we hold the vq mutex.
-        unsafe { b::vsock_rs_vh_vq_set_acked_features(self.dev.raw(), self.vq, features) };
     }
 
     /// `vq_meta_prefetch`: the ring's metadata is accessible.
