@@ -100,20 +100,12 @@ fn start(dev: &Dev) -> Result {
         let Some(mut vq) = d.lock_vq(i) else {
             continue;
         };
-        let r = if !vq.access_ok() {
-            Err(EFAULT)
-        } else if !vq.has_backend() {
-            vq.set_running(true);
-            vq.init_access(&owner)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = r {
-            vq.set_running(false);
+        if let Err(e) = vq.run(&owner) {
+            vq.withdraw();
             drop(vq);
             for j in 0..vhost::NR_VQS {
                 if let Some(mut vq) = d.lock_vq(j) {
-                    vq.set_running(false);
+                    vq.withdraw();
                 }
             }
             return Err(e);
@@ -135,7 +127,7 @@ fn stop(dev: &Dev, check_owner: bool) -> Result {
     }
     for i in 0..vhost::NR_VQS {
         if let Some(mut vq) = d.lock_vq(i) {
-            vq.set_running(false);
+            vq.withdraw();
         }
     }
     Ok(())

@@ -524,15 +524,16 @@ impl<'a, T: VhostHandler> DevGuard<'a, T> {
     /// `vhost_dev_check_owner`: `EPERM` unless the caller's mm owns the
     /// device; on success, the proof ([`Owner`]) that ring accesses from
     /// this task reach the VMM's memory, while this guard is held.
-    pub fn check_owner(&self) -> Result<Owner<'_>> {
+    pub fn check_owner(&self) -> Result<Owner<'_, T>> {
         // SAFETY: we hold the device mutex (invariant).
         let r = unsafe { b::vsock_rs_vh_dev_check_owner(self.dev.raw()) };
         to_result_long(r as i64)?;
-        // INVARIANT: checked just above; the owner changes only under the
-        // device mutex, which the borrowed guard holds, and this task's mm
-        // only at exec, not within this call.
+        // INVARIANT: checked just above for `dev`; the owner changes only
+        // under the device mutex, which the borrowed guard holds, and this
+        // task's mm only at exec, not within this call.
         Ok(Owner {
-            _guard: PhantomData,
+            dev: self.dev,
+            _not_send: PhantomData,
         })
     }
 
@@ -563,15 +564,16 @@ impl<'a, T: VhostHandler> DevGuard<'a, T> {
     }
 }
 
-/// Proof that the current task is the owner of a device whose mutex a
+/// Proof that the current task is the owner of `dev`, whose mutex a
 /// [`DevGuard`] holds: its mm is the VMM's, in which the rings are.
 ///
 /// # Invariants
 ///
-/// `vhost_dev_check_owner` succeeded in the current task (hence `!Send`)
-/// under the device mutex that the borrowed guard still holds.
-pub struct Owner<'a> {
-    _guard: PhantomData<&'a *mut ()>,
+/// `vhost_dev_check_owner` succeeded for `dev` in the current task (hence
+/// `!Send`) under the device mutex that the borrowed guard still holds.
+pub struct Owner<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+    _not_send: PhantomData<*mut ()>,
 }
 
 /// A virtqueue locked under the device mutex ([`DevGuard::lock_vq`]), for
@@ -586,27 +588,39 @@ impl<T: VhostHandler> VqSetup<'_, T> {
         self.g.has_backend()
     }
 
-    /// `vhost_vq_access_ok`: the rings (and log) the VMM set are within
-    /// user space (address checks, no access).
-    pub fn access_ok(&self) -> bool {
+    /// Starts the virtqueue, upstream's per-queue step of
+    /// `vhost_vsock_start`: `EFAULT` unless its rings (and log) are within
+    /// user space (`vhost_vq_access_ok`; the vhost core checks ring
+    /// addresses given while it is stopped only here, and its ring copies
+    /// do not check them again); then, unless it runs already, gives it
+    /// its backend and reads the used index in the VMM's memory
+    /// (`vhost_vq_init_access`).  `EPERM` for another device's `owner`.
+    /// On error the backend may be set: [`VqSetup::withdraw`] it.
+    pub fn run(&mut self, owner: &Owner<'_, T>) -> Result {
+        if !core::ptr::eq(owner.dev, self.g.dev) {
+            return Err(EPERM);
+        }
         // SAFETY: we hold the vq mutex (`VqGuard` invariant).
-        unsafe { b::vsock_rs_vh_vq_access_ok(self.g.dev.raw(), self.g.vq) }
-    }
-
-    /// Sets or clears the virtqueue's backend (`vhost_vq_set_backend`),
-    /// which is only a "running" flag here: [`VqGuard::has_backend`].
-    pub fn set_running(&mut self, on: bool) {
-        // SAFETY: we hold the vq mutex.
-        unsafe { b::vsock_rs_vh_vq_set_running(self.g.dev.raw(), self.g.vq, on) };
-    }
-
-    /// `vhost_vq_init_access`: reads the used index from the ring, in the
-    /// VMM's memory (`owner`).
-    pub fn init_access(&mut self, _owner: &Owner<'_>) -> Result {
-        // SAFETY: we hold the vq mutex; the current mm is the owner's.
+        if !unsafe { b::vsock_rs_vh_vq_access_ok(self.g.dev.raw(), self.g.vq) } {
+            return Err(EFAULT);
+        }
+        if self.g.has_backend() {
+            return Ok(());
+        }
+        // SAFETY: we hold the vq mutex; the rings were checked just above.
+        unsafe { b::vsock_rs_vh_vq_set_running(self.g.dev.raw(), self.g.vq, true) };
+        // SAFETY: we hold the vq mutex; the current mm is the owner's
+        // (`Owner` invariant, for this device).
         kernel::error::to_result(unsafe {
             b::vsock_rs_vh_vq_init_access(self.g.dev.raw(), self.g.vq)
         })
+    }
+
+    /// Withdraws the virtqueue's backend (`vhost_vq_set_backend(vq,
+    /// NULL)`): it stops.
+    pub fn withdraw(&mut self) {
+        // SAFETY: we hold the vq mutex.
+        unsafe { b::vsock_rs_vh_vq_set_running(self.g.dev.raw(), self.g.vq, false) };
     }
 
     /// Sets the virtqueue's acked features (`vq->acked_features`).
