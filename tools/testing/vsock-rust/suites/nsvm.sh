@@ -160,6 +160,12 @@ l2_wait_tcp() {
 	l2 "i=0; while [ \$i -lt 300 ]; do grep -q ':$(printf %04X "$1") 00000000:0000 0A' /proc/net/tcp && exit 0; sleep 0.1; i=\$((i + 1)); done; exit 1"
 }
 
+# l2_wait_tcp_closed PORT: until no TCP socket listens on PORT in L2 (30 s
+# at most).
+l2_wait_tcp_closed() {
+	l2 "i=0; while [ \$i -lt 300 ]; do grep -q ':$(printf %04X "$1") 00000000:0000 0A' /proc/net/tcp || exit 0; sleep 0.1; i=\$((i + 1)); done; exit 1"
+}
+
 # --- L2 ---------------------------------------------------------------------
 # boot NS: L2 under QEMU started in namespace NS (hostfwd of port_g to L2),
 # with the guest driver loaded and its network up.
@@ -188,7 +194,11 @@ vt_vm_server_once() {
 	local name=$1 hns=$2 rc pids=() u='' cport=$port_g
 	shift 2
 	l2 "vsock_test --mode=server --control-port=$port_g --peer-cid=2 >/tmp/vt-$name.log 2>&1 &"
-	l2_wait_tcp "$port_g" || { case_result "$name" 0 "L2 server did not listen"; return; }
+	if ! l2_wait_tcp "$port_g"; then
+		echo "L2 server did not listen" >"$L2_DIR/vt-$name-l1.log"
+		vt_rc=1 vt_logs=("$L2_DIR/vt-$name-l1.log")
+		return
+	fi
 	if [ "$hns" != "$vm_ns" ]; then
 		u=$(mktemp -u /tmp/nsvm-XXXX.sock) cport=$port_h
 		ip netns exec "$vm_ns" socat UNIX-LISTEN:"$u",fork TCP-CONNECT:127.0.0.1:"$port_g" &
@@ -244,17 +254,23 @@ vt_vm_client_once() {
 # failure stands.
 vt_case() {
 	local run=$1 name=$2 race='' extra=''
+	vt_rc=1 vt_logs=()
 	snap
 	"${run}_once" "${@:2}"
 	if [ "$vt_rc" != 0 ] && race=$(vt_known_race "${vt_logs[@]}"); then
 		local f
 		for f in "${vt_logs[@]}"; do mv "$f" "${f%.log}-race.log"; done
 		echo "  ($name: vsock_test's race \"$race\", run again)"
+		# The first run's L2 server is gone before the second listens (L1's
+		# ends with its run).
+		l2 'killall vsock_test 2>/dev/null; true' >/dev/null
+		l2_wait_tcp_closed "$port_g"
+		vt_rc=1 vt_logs=()
 		"${run}_once" "${@:2}"
 		extra=" (second run; the first hit vsock_test's race \"$race\")"
 	fi
 	if [ "$vt_rc" = 0 ] && clean; then case_result "$name$extra" 1; else
-		case_result "$name" 0 "client exit $vt_rc, logs $L2_DIR/vt-$name-*.log"
+		case_result "$name" 0 "client exit $vt_rc, logs $L2_DIR/vt-$name-*.log$extra"
 		tail -5 "${vt_logs[0]}"
 	fi
 }

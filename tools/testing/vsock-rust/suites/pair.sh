@@ -236,13 +236,12 @@ pair_guest() {
 	b_client B
 	# When L2 runs B again (its server's log ended in a race of vsock_test
 	# itself, see vt-races.sh), so does L1.
+	# (L2 decides from its server's log, whatever L1's client got.)
 	local b_race=''
-	if [ $rc_b != 0 ]; then
-		while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(RERUN|RESULT) B" "$console"; do
-			sleep 1
-		done
-		b_race=$(tr -d '\r' <"$console" | sed -n 's/^L2-RERUN B //p' | head -n 1)
-	fi
+	while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(RERUN|RESULT) B" "$console"; do
+		sleep 1
+	done
+	b_race=$(tr -d '\r' <"$console" | sed -n 's/.*L2-RERUN B //p' | head -n 1)
 	if [ -n "$b_race" ]; then
 		mv "$log_b" "${log_b%.log}-race.log"
 		while kill -0 $qemu 2>/dev/null && ! grep -qa "L2-.*LISTENING B2" "$console"; do
