@@ -72,6 +72,42 @@ vhost_mods() {
 	esac
 }
 
+# l2_mod_path MODULE: a guest module for the nested guest's kernel, from
+# l2_kdir and l2_ko, which the suite sets: with l2_ko empty, this kernel's
+# (mod_path); else upstream's from the build in l2_kdir and ours from l2_ko
+# (built for that kernel).
+l2_mod_path() {
+	if [ -z "${l2_ko:-}" ]; then
+		mod_path "$1"
+	else
+		case "$1" in
+		net/vmw_vsock/vsock_rs_*) echo "$l2_ko/${1##*/}.ko" ;;
+		*) echo "$l2_kdir/$1.ko" ;;
+		esac
+	fi
+}
+
+# wait_gone PID SECONDS: until PID has exited; 1 if it is still there.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# outcome LOG: how a vsock_xfer run ended, from its stderr.
+outcome() {
+	if grep -q "Connection reset by peer" "$1"; then echo ECONNRESET
+	elif grep -q "No such device" "$1"; then echo ENODEV
+	elif grep -q "end of stream" "$1"; then echo EOF
+	elif grep -q "Broken pipe" "$1"; then echo EPIPE
+	elif grep -q "timed out\|Resource temporarily unavailable" "$1"; then echo TIMEOUT
+	else echo "other: $(tail -n 1 "$1")"
+	fi
+}
+
 # missing_at PATHFN MODULE...: the first module whose .ko file, as PATHFN
 # names it, does not exist (PATHFN: mod_path, or l2_mod_path for L2's).
 missing_at() {

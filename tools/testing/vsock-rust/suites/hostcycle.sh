@@ -59,17 +59,8 @@ fi
 
 l2_kdir=${HOSTCYCLE_L2_KDIR:-$KDIR}
 
-# l2_mod_path MODULE: a guest module for L2's kernel.
-l2_mod_path() {
-	if [ -z "${HOSTCYCLE_L2_KDIR:-}" ]; then
-		mod_path "$1"
-	else
-		case "$1" in
-		net/vmw_vsock/vsock_rs_*) echo "${HOSTCYCLE_L2_KO:?HOSTCYCLE_L2_KO not set}/${1##*/}.ko" ;;
-		*) echo "$l2_kdir/$1.ko" ;;
-		esac
-	fi
-}
+# L2's guest modules (l2_mod_path in guest-lib.sh).
+l2_ko=${HOSTCYCLE_L2_KDIR:+${HOSTCYCLE_L2_KO:?HOSTCYCLE_L2_KO not set}}
 
 # l2_initrd GUEST MODE: L2's initramfs with guest driver GUEST (c, rust)
 # running l2-hostcycle.sh in MODE (once, forever).
@@ -88,16 +79,6 @@ l2_initrd() {
 		"${ko[@]}" -- "$xfer" "$ROOT/tools/testing/vsock-rust/l2-hostcycle.sh"
 }
 
-# wait_gone PID SECONDS: until PID has exited; 1 if it is still there.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # wait_for FILE PATTERN SECONDS [PID]: until FILE has a line matching the
 # extended regex PATTERN; 1 on timeout or when PID has gone without it.
 wait_for() {
@@ -112,15 +93,6 @@ wait_for() {
 	done
 }
 
-# outcome LOG: how an endless vsock_xfer run ended, from its stderr.
-outcome() {
-	if grep -q "Connection reset by peer" "$1"; then echo ECONNRESET
-	elif grep -q "No such device" "$1"; then echo ENODEV
-	elif grep -q "end of stream" "$1"; then echo EOF
-	elif grep -q "Broken pipe" "$1"; then echo EPIPE
-	else echo "other: $(tail -n 1 "$1")"
-	fi
-}
 
 # guest_l2 CYCLE GUEST once|forever: sets why on failure.
 guest_l2() {

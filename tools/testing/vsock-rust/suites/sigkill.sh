@@ -46,31 +46,12 @@ read -r -a host_mods <<<"$list"
 
 l2_kdir=${SIGKILL_L2_KDIR:-$KDIR}
 
-# l2_mod_path MODULE: a guest module for L2's kernel.
-l2_mod_path() {
-	if [ -z "${SIGKILL_L2_KDIR:-}" ]; then
-		mod_path "$1"
-	else
-		case "$1" in
-		net/vmw_vsock/vsock_rs_*) echo "${SIGKILL_L2_KO:?SIGKILL_L2_KO not set}/${1##*/}.ko" ;;
-		*) echo "$l2_kdir/$1.ko" ;;
-		esac
-	fi
-}
+# L2's guest modules (l2_mod_path in guest-lib.sh).
+l2_ko=${SIGKILL_L2_KDIR:+${SIGKILL_L2_KO:?SIGKILL_L2_KO not set}}
 
 
 
 
-# outcome LOG: how a vsock_xfer run ended, from its stderr.
-outcome() {
-	if grep -q "Connection reset by peer" "$1"; then echo ECONNRESET
-	elif grep -q "No such device" "$1"; then echo ENODEV
-	elif grep -q "end of stream" "$1"; then echo EOF
-	elif grep -q "Broken pipe" "$1"; then echo EPIPE
-	elif grep -q "timed out\|Resource temporarily unavailable" "$1"; then echo TIMEOUT
-	else echo "other: $(tail -n 1 "$1")"
-	fi
-}
 
 # qemu_start CONSOLE INITRD: L2's QEMU in the background (pid in $qemu).
 qemu_start() {
@@ -79,16 +60,6 @@ qemu_start() {
 		-append "console=ttyS0 quiet panic=-1 oops=panic" \
 		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$1" 2>&1 &
 	qemu=$!
-}
-
-# wait_gone PID SECONDS: until PID has exited; 1 if it is still there.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 sigkill_guest() {
