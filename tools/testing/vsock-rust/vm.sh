@@ -19,7 +19,9 @@
 # VM_OUT=DIR as the results dir (default: a new one in the cache),
 # VM_NUMA=1 for guest memory QEMU can share (a memfd backend: vng --numa),
 # VM_QEMU_OPTS="..." for more QEMU options, VM_APPEND="..." for more kernel
-# parameters.
+# parameters.  VM_INSNPROF=1: QEMU runs bench/insnprof.so (an instruction
+# profile of the VM's kernel) with its snapshots in OUT/l1/prof, whose path
+# the suite gets as L1PROF, and the kernel runs with nokaslr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../../scripts/lib.sh"
@@ -56,8 +58,23 @@ if [ -n "${VM_QEMU_OPTS:-}" ]; then
 	extra+=(--qemu-opts="$VM_QEMU_OPTS")
 fi
 
+append=${VM_APPEND:-}
+l1prof=
+if [ "${VM_INSNPROF:-0}" = 1 ]; then
+	# Seen with QEMU 10.0: the kernel oopses at boot with the plugin under
+	# -icount (corrupted registers in handle_softirqs).
+	[ -z "${VM_ICOUNT:-}" ] || die "VM_INSNPROF=1 needs plain TCG (BENCH_CLOCK=wall), not -icount"
+	l1prof=$out/l1/prof
+	mkdir -p "$l1prof"
+	extra+=(--qemu-opts="-plugin $here/bench/insnprof.so,dir=$l1prof")
+	# nokaslr: kernel addresses as in System.map; tsc=reliable: TCG slowed
+	# down by the plugin, the clocksource watchdog would mark the TSC
+	# unstable mid-run, and every clock read would become a system call.
+	append+=" nokaslr tsc=reliable"
+fi
+
 args=$(printf '%q ' "$@")
-guest_cmd="KDIR=$kdir OUT=$out ROOT=$VSOCK_RUST_ROOT SUITE=$suite bash $here/guest-run.sh $args"
+guest_cmd="KDIR=$kdir OUT=$out ROOT=$VSOCK_RUST_ROOT SUITE=$suite L1PROF=$l1prof bash $here/guest-run.sh $args"
 # Variables named in VM_ENV reach the suite too.
 for v in ${VM_ENV:-}; do
 	guest_cmd="$v=$(printf '%q' "${!v:-}") $guest_cmd"
@@ -69,7 +86,7 @@ timeout --foreground -k 10 "${VM_TIMEOUT:-900}" \
 	vng --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" \
 		--cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" "${extra[@]}" \
 		--rwdir "$out=$out" --verbose \
-		--append "kunit.autorun=1 oops=panic panic=-1 printk.devkmsg=on ${VM_APPEND:-}" \
+		--append "kunit.autorun=1 oops=panic panic=-1 printk.devkmsg=on $append" \
 		--exec "$guest_cmd" </dev/null >"$console" 2>&1
 vm_rc=$?
 set -e

@@ -43,7 +43,10 @@
 # Knobs: BENCH_GUEST_BUFS (the buffer sizes, "4K 64K 128K"),
 # BENCH_L2_CPUS (1), BENCH_L2_MEM (256M), BENCH_L2_PIN (1),
 # BENCH_L2_QEMU_ARGS (more options for L2's QEMU, e.g. a TCG plugin; the
-# string L2LOG in them becomes a file saved with the boot's logs).
+# string L2LOG in them becomes a file saved with the boot's logs),
+# BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
+# of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
+# bench/insnprof.py; rates of such runs are not comparable).
 
 GUEST_HOST=
 GUEST_BUFS=${BENCH_GUEST_BUFS:-4K 64K 128K}
@@ -252,16 +255,44 @@ l2_params() {
 	local IFS=,
 	echo "vsb.cfg=$* vsb.bytes=$GUEST_BYTES vsb.warm=$GUEST_WARM vsb.bufs=${GUEST_BUFS// /,}" \
 		"vsb.reps=$GUEST_REPS" \
-		"${GUEST_DIAG:+vsb.diag=1}"
+		"${GUEST_DIAG:+vsb.diag=1}" "${BENCH_INSNPROF:+nokaslr}" \
+		"$([ -z "${BENCH_INSNPROF:-}${L1PROF:-}" ] || echo vsb.prof=1)"
+}
+
+# prof_watch LOG: while L2 runs, a snapshot of its instruction counts
+# (bench/insnprof.c, in GDIR/prof) for each L2-PROF line of LOG.
+prof_watch() {
+	local line c k w
+	tail -n +1 -F "$1" 2>/dev/null | while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"L2-PROF: "*)
+			read -r _ c k w <<<"$line"
+			[ ! -d "$GDIR/prof" ] || touch "$GDIR/prof/snap-${c}_${k//\//_}-$w"
+			[ -z "${L1PROF:-}" ] || touch "$L1PROF/snap-${GUEST_HOST:-$c}_${k//\//_}-$w"
+			;;
+		esac
+	done
 }
 
 # guest_boot ROUND CFG...: one L2 boot running the configurations in turn.
 guest_boot() {
 	local r=$1 rc=0 k t0 log=$GDIR/l2.log name qargs=${BENCH_L2_QEMU_ARGS:-}
 	shift
-	local cfgs=("$@")
+	local cfgs=("$@") watch=
 	name=$(IFS=-; echo "${cfgs[*]}")
 	rm -f "$GDIR"/*.log
+	if [ -n "${BENCH_INSNPROF:-}" ]; then
+		rm -rf "$GDIR/prof" && mkdir "$GDIR/prof" || return 1
+		qargs+=" -plugin $ROOT/tools/testing/vsock-rust/bench/insnprof.so,dir=$GDIR/prof"
+	fi
+	if [ -n "${BENCH_INSNPROF:-}${L1PROF:-}" ]; then
+		# L1's own profile (vm.sh VM_INSNPROF=1): its module symbols.
+		[ -z "${L1PROF:-}" ] || grep '\[' /proc/kallsyms >"${L1PROF%/prof}/ksyms-${GUEST_HOST:-l1}.txt"
+		: >"$log"
+		prof_watch "$log" &
+		watch=$!
+	fi
 	g2h_listen "${cfgs[0]}"
 	t0=$EPOCHREALTIME
 	lt "boot $name"
@@ -288,6 +319,8 @@ guest_boot() {
 		sleep 0.1
 	done
 	[ "$l2_pin" = 0 ] || l2_pin_vcpus || { rc=1; kill "$qemu_pid"; }
+	# L1's profile: where QEMU's code and its translated code lie.
+	[ -z "${L1PROF:-}" ] || cat "/proc/$qemu_pid/maps" >"${L1PROF%/prof}/maps-${GUEST_HOST:-$name}.txt"
 	local tally=
 	if [ -n "$GUEST_DIAG" ]; then
 		$l1_pin /usr/bin/python3 "$ROOT/tools/testing/vsock-rust/bench/vsock_tally.py" \
@@ -301,10 +334,12 @@ guest_boot() {
 	[ $rc = 0 ] || kill "$qemu_pid" 2>/dev/null
 	wait "$runner" || true
 	[ -z "$tally" ] || { kill "$tally"; wait "$tally" || rc=1; }
+	[ -z "$watch" ] || { pkill -P "$watch"; kill "$watch"; wait "$watch"; } 2>/dev/null
 	lt "exit $name"
 	# Keep the logs.
 	local keep=$OUT/${GUEST_HOST:+host-$GUEST_HOST-}guest-$name-$r
 	mkdir -p "$keep"
+	[ ! -d "$GDIR/prof" ] || cp -r "$GDIR/prof" "$keep/"
 	[ ! -e "$GDIR/l2-extra" ] || mv "$GDIR/l2-extra" "$GDIR/l2-extra.log"
 	cp "$GDIR"/*.log "$keep/"
 	cat "$GDIR/times.log" >>"$OUT/guest-times.log"

@@ -9,12 +9,15 @@
 #   vsb.bufs=A,B,...  buffer sizes (4K,64K,128K)
 #   vsb.reps=N        runs of each throughput case (1)
 #   vsb.diag=1        L2-DIAG lines: L2's counters around each run
+#   vsb.prof=1        L2-PROF lines around each run, each followed by a
+#                     second's pause: L1 asks bench/insnprof.c for a
+#                     snapshot of L2's instruction counts meanwhile
 #
 # Ports as in guest.sh: g2h receivers in L1 on 20500 + 10 * run + n for
 # the n-th buffer size (from 1; run 0 is the warm-up), h2g receivers here
 # on 20600 + 10 * run + n likewise, the ping-pong server here on 20430,
 # the end of a configuration on 20439.
-cfgs= bytes= warm= bufs= diag= reps=1
+cfgs= bytes= warm= bufs= diag= prof= reps=1
 for a in $(cat /proc/cmdline); do
 	case $a in
 	vsb.cfg=*) cfgs=${a#*=} ;;
@@ -22,6 +25,7 @@ for a in $(cat /proc/cmdline); do
 	vsb.warm=*) warm=${a#*=} ;;
 	vsb.bufs=*) bufs=${a#*=} ;;
 	vsb.diag=1) diag=1 ;;
+	vsb.prof=1) prof=1 ;;
 	vsb.reps=*) reps=${a#*=} ;;
 	esac
 done
@@ -35,6 +39,10 @@ t() { read -r up _ </proc/uptime; echo "L2-T: $up $*"; }
 # vector, its CPU ticks (user, system, irq + softirq, idle) and context
 # switches.
 d() {
+	if [ -n "$prof" ]; then
+		echo "L2-PROF: $1 $2 $3"
+		sleep 1
+	fi
 	[ -n "$diag" ] || return 0
 	echo "L2-DIAG: $1 $2 $3 $(awk '
 		/virtio0-/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
@@ -115,7 +123,7 @@ for cfg in $(echo "$cfgs" | tr , ' '); do
 	kill $srv
 	wait $srv
 	# Diagnostics: where the vsock modules sit, to name L2 code addresses.
-	[ -z "$diag" ] ||
+	[ -z "$diag$prof" ] ||
 		grep -E '\[(vsock_rs_|vmw_vsock_)' /proc/kallsyms | sed "s/^/L2-KSYM: $cfg /"
 	t "$cfg end"
 	unload $cfg || exit 1
