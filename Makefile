@@ -72,7 +72,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/vhostile
 
 clippy:
-	$(MAKE) modules CLIPPY=1
+	@$(MAKE) --no-print-directory modules CLIPPY=1
 
 demo: deps modules
 	@VM_SHOW=1 tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" demo

@@ -78,12 +78,6 @@ void vsock_rs_h_skbq_head(struct sk_buff_head *q, struct sk_buff *skb)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_head);
 
-bool vsock_rs_h_skbq_empty_lockless(const struct sk_buff_head *q)
-{
-	return skb_queue_empty_lockless(q);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_empty_lockless);
-
 /* The reset of a connected socket when its device goes away or the host
  * resets the transport (upstream's virtio_vsock_reset_sock(): no socket
  * lock, under vsock_table_lock).
@@ -116,7 +110,18 @@ VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_purge);
 void vsock_rs_h_skbq_splice_tail_init(struct sk_buff_head *from,
 				      struct sk_buff_head *to)
 {
-	skb_queue_splice_tail_init(from, to);
+	/* skb_queue_splice_tail_init(), but @from's head is re-initialised
+	 * with WRITE_ONCE: a shared queue's head may be read locklessly
+	 * meanwhile (skb_queue_empty_lockless(), SkbQueue::is_empty_lockless),
+	 * and __skb_queue_head_init() stores plainly.
+	 */
+	if (!skb_queue_empty(from)) {
+		__skb_queue_splice(from, to->prev, (struct sk_buff *)to);
+		to->qlen += from->qlen;
+		WRITE_ONCE(from->next, (struct sk_buff *)from);
+		WRITE_ONCE(from->prev, (struct sk_buff *)from);
+		WRITE_ONCE(from->qlen, 0);
+	}
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_splice_tail_init);
 

@@ -23,6 +23,7 @@ pub mod misc;
 use crate::vsock::bindings as b;
 use crate::vsock::net::Net;
 use crate::vsock::transport::{TransportDesc, TransportOps};
+use core::cell::Cell;
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::NonNull;
 use kernel::iov::{IovIterDest, IovIterSource};
@@ -644,11 +645,13 @@ impl<T: VhostHandler> Drop for DevGuard<'_, T> {
 /// Holds `vq->mutex` of virtqueue `vq` (< [`NR_VQS`]) of `dev`, taken by
 /// the current task (a kernel mutex is released by the task that took it,
 /// hence `!Send`); `desc` is the `(out, in)` of the chain whose buffers are
-/// in `vq->iov` now.
+/// in `vq->iov` now, and `lens` caches the `iov_length` of its
+/// device-readable (index 0) and device-writable (index 1) buffers.
 pub struct VqGuard<'a, T: VhostHandler> {
     dev: &'a Vhost<T>,
     vq: u32,
     desc: Option<(u32, u32)>,
+    lens: [Cell<Option<usize>>; 2],
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -664,6 +667,7 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
             dev,
             vq,
             desc: None,
+            lens: [const { Cell::new(None) }; 2],
             _not_send: PhantomData,
         })
     }
@@ -703,6 +707,7 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
         self.desc = None;
         // SAFETY: we hold the vq mutex; `out` and `inn` are valid.
         let head = unsafe { b::vsock_rs_vh_get_desc(self.dev.raw(), self.vq, &mut out, &mut inn) };
+        self.lens = [const { Cell::new(None) }; 2];
         if head == ENOSPC.to_errno() {
             return Desc::Empty;
         }
@@ -724,10 +729,18 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
         let Some((out, inn)) = self.desc else {
             return 0;
         };
+        let cached = &self.lens[usize::from(writable)];
+        if let Some(len) = cached.get() {
+            return len;
+        }
         let (start, count) = if writable { (out, inn) } else { (0, out) };
         // SAFETY: we hold the vq mutex; `start + count` entries were
         // filled by the last `get_desc` (invariant).
-        unsafe { b::vsock_rs_vh_iov_length(self.dev.raw(), self.vq, start, count) }
+        let len = unsafe { b::vsock_rs_vh_iov_length(self.dev.raw(), self.vq, start, count) };
+        // INVARIANT: the length of the chain's buffers, until the next
+        // `get_desc`.
+        cached.set(Some(len));
+        len
     }
 
     fn iter(&mut self, writable: bool) -> Option<VqIter<'_>> {

@@ -20,6 +20,7 @@ use super::sock::{SkbOwner, VsockSock};
 use core::ptr::NonNull;
 use kernel::iov::{IovIterDest, IovIterSource};
 use kernel::prelude::*;
+use kernel::sync::atomic::{atomic_load, Relaxed};
 use kernel::types::Opaque;
 
 /// A virtio-vsock packet.
@@ -912,8 +913,19 @@ impl SkbQueue {
     /// Whether the queue is empty, without its lock (a hint, as
     /// `skb_queue_empty_lockless`).
     pub fn is_empty_lockless(&self) -> bool {
-        // SAFETY: initialised head (invariant); a racy read by design.
-        unsafe { b::vsock_rs_h_skbq_empty_lockless(self.head.get()) }
+        let head = self.head.get();
+        // SAFETY: an initialised head (invariant), so `next` is a valid,
+        // aligned pointer.  Once the queue is shared, every store to it is
+        // `WRITE_ONCE` (the kernel's insert, unlink and splice helpers, and
+        // `take_all`'s re-initialisation), so this relaxed load is
+        // `READ_ONCE`, as in `skb_queue_empty_lockless`.
+        let next = unsafe {
+            atomic_load(
+                &raw mut (*head).__bindgen_anon_1.__bindgen_anon_1.next,
+                Relaxed,
+            )
+        };
+        core::ptr::eq(next.cast::<b::sk_buff_head>(), head)
     }
 
     /// Moves every queued packet to the back of `dst`.
