@@ -145,8 +145,12 @@ def main():
         what = "calls" if a.calls else "insns"
         # Calls per MiB of payload, instructions per KiB; else totals.
         unit_of = "MiB" if a.calls else "KiB"
-        unit = f"{what}/{unit_of}" if total_bytes and case[:3] in ("g2h", "h2g") else f"{what} (M)"
-        div = total_bytes / (1 << (20 if a.calls else 10)) if "/" in unit else 1e6
+        if total_bytes and case[:3] in ("g2h", "h2g"):
+            unit = f"{what}/{unit_of}"
+            div = total_bytes / (1 << (20 if a.calls else 10))
+        else:
+            # Other runs (latency): per run, calls as counted.
+            unit, div = ("calls", 1) if a.calls else ("insns (M)", 1e6)
         print(f"== {case}  ({unit})")
         syms = set().union(*per.values())
         rows = []
