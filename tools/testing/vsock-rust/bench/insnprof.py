@@ -81,7 +81,9 @@ def read_prof(path):
 
 
 def by_symbol(before, after, table, maps=(), calls=False):
-    addrs = [a for a, _ in table]
+    """Instructions (or calls) per symbol between two snapshots; `table` is
+    (sorted symbols, their addresses)."""
+    table, addrs = table
     starts = [m[0] for m in maps]
     out = {}
     for key, c in after.items():
@@ -128,6 +130,7 @@ def main():
     for boot in map(Path, a.boots):
         ksyms = load_ksyms(boot)
         maps = load_maps(boot)
+        tables = {}  # per configuration: its symbols sorted once
         for after in sorted((boot / "prof").glob("*-after.prof")):
             name = after.name[: -len("-after.prof")]
             cfg, case = name.split("_", 1)
@@ -136,7 +139,10 @@ def main():
             before = boot / "prof" / f"{name}-before.prof"
             if not before.exists():
                 continue
-            table = sorted(kmap + ksyms.get(cfg, ksyms.get("l1", [])))
+            if cfg not in tables:
+                syms = sorted(kmap + ksyms.get(cfg, ksyms.get("l1", [])))
+                tables[cfg] = (syms, [addr for addr, _ in syms])
+            table = tables[cfg]
             cases.setdefault(case, {})[f"{boot.name}:{cfg}"] = by_symbol(
                 read_prof(before), read_prof(after), table,
                 maps.get(cfg, maps.get("l1", [])), a.calls)
@@ -157,7 +163,7 @@ def main():
         for s in syms:
             v = [per[c].get(s, 0) / div for c in cfgs]
             rows.append((max(v) - min(v), max(v), s, v))
-        rows.sort(key=lambda r: (-r[0], -r[1]))
+        rows.sort(key=lambda r: (-r[0], -r[1], r[2]))
         print("  " + " ".join(f"{c[-18:]:>18}" for c in cfgs) + "  symbol")
         print("  " + " ".join(f"{sum(per[c].values()) / div:18.1f}" for c in cfgs) + "  TOTAL")
         for _, _, s, v in rows[: a.top]:
