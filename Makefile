@@ -69,6 +69,7 @@ modules:
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/bufmatrix
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/life
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/xfer
+	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/rebind
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/progs/vhostile
 
 clippy:
@@ -158,6 +159,19 @@ sigkill:
 		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
 		sigkill $(PAIR_HOST) $(GUEST)
+
+# How soon a closing client's port is free again (suite rebind): the peer's
+# RST in reply to its SHUTDOWN, REBIND_ROUNDS (default 40) connections each
+# way per guest in GUEST, host backend PAIR_HOST; the close-to-rebind times
+# are reported (the race of vsock_test's "double bind connect" depends on
+# them).
+REBIND_ROUNDS ?= 40
+rebind: modules
+	@REBIND_ROUNDS=$(REBIND_ROUNDS) VM_ENV=REBIND_ROUNDS \
+		VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
+		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
+		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
+		rebind $(PAIR_HOST) $(GUEST)
 
 # Load/unload cycles of the vhost backend HOST with guests in between
 # (suite hostcycle): HOSTCYCLE_CYCLES (default 20) cycles, each loading
@@ -310,4 +324,5 @@ clean:
 	$(MAKE) -C tools/testing/vsock-rust/progs/bufmatrix clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/life clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/xfer clean
+	$(MAKE) -C tools/testing/vsock-rust/progs/rebind clean
 	$(MAKE) -C tools/testing/vsock-rust/progs/vhostile clean

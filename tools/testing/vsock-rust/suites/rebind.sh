@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# How soon a closing client's local port is free again (progs/rebind): the
+# peer answers the client's SHUTDOWN with RST, which unbinds the closing
+# socket long before its 8 s close timeout.  Upstream's vsock_test case
+# "double bind connect" binds the port again as soon as the server, woken
+# by the SHUTDOWN, says so over TCP: a late RST fails it with EADDRINUSE.
+# This VM (L1) is the vsock host with the backend HOST; one nested L2 boot
+# per GUEST (as suites/pair.sh), ROUNDS connections each way:
+#
+#   a_rounds  L2's client, L1's server: L1's RST frees L2's port in every
+#             round (within 4 s, half the close timeout that frees it
+#             without an RST);
+#   b_rounds  L1's client, L2's server: L2's RST frees L1's port;
+#   kernel_log no splat in either kernel log.
+#
+#   rebind host=H guest=G: N passed, N failed
+#
+# and, per direction, the distribution of the close-to-rebind times
+# (milliseconds of the client's clock; a diagnostic, not judged).
+#
+#   rebind.sh HOST GUEST...       (REBIND_ROUNDS, default 40)
+set +e
+host_impl=${1:?usage: rebind.sh HOST GUEST...}
+shift
+[ $# -gt 0 ] || set -- c rust
+prog=$ROOT/tools/testing/vsock-rust/progs/rebind/vsock_rebind
+[ -x "$prog" ] || { echo "no $prog (make modules builds it)" >&2; exit 1; }
+rounds=${REBIND_ROUNDS:-40}
+port_a=15600 port_b=15610
+l2_limit=900
+ncases=3
+
+list=$(vhost_mods "$host_impl") ||
+	{ echo "rebind: unknown host implementation '$host_impl' (c or rust)" >&2; exit 1; }
+read -r -a host_mods <<<"$list"
+
+rebind_guest() {
+	local g=$1
+	local list mods=() m ko=() label="host=$host_impl guest=$g"
+	local ok=0 fail=0
+	pass() { echo "rebind $label: $1 ok${2:+ ($2)}"; ok=$((ok + 1)); }
+	bad() { echo "rebind $label: $1 FAIL $2"; fail=$((fail + 1)); }
+	list=$(virtio_mods "$g") || { echo "rebind: unknown guest '$g'" >&2; record "rebind $label" 0 $ncases; return 1; }
+	read -r -a mods <<<"$list"
+	if m=$(missing_at l2_mod_path "${mods[@]}"); then
+		echo "rebind $label: module not built ($m)" | tee -a "$OUT/summary"
+		record "rebind $label" 0 $ncases
+		return 1
+	fi
+	for m in "${mods[@]}"; do ko+=("$(l2_mod_path "$m")"); done
+	local initrd=$OUT/rebind-$g.cpio.gz console=$OUT/rebind-$g-console.log
+	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$initrd" \
+		"sh /bin/l2-rebind.sh $port_a $port_b $rounds" "${ko[@]}" -- \
+		"$prog" "$ROOT/tools/testing/vsock-rust/l2-rebind.sh" || {
+		record "rebind $label" 0 $ncases
+		return 1
+	}
+	dmesg -C
+	local slog=$OUT/rebind-$g-l1-server.log clog=$OUT/rebind-$g-l1-client.log
+	timeout $l2_limit "$prog" server $port_a "$rounds" >"$slog" 2>&1 &
+	local server=$!
+	local t0
+	t0=$(date +%s)
+	timeout $l2_limit qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
+		-nic none -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic" \
+		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$console" 2>&1 &
+	local qemu=$!
+	while kill -0 $qemu 2>/dev/null && ! grep -qa "L2-LISTENING" "$console"; do
+		sleep 0.5
+	done
+	local crc=1
+	if grep -qa "L2-LISTENING" "$console"; then
+		timeout 300 "$prog" client 3 $port_b $((port_b + 1)) "$rounds" >"$clog" 2>&1
+		crc=$?
+	fi
+	wait $qemu
+	wait $server
+	local src=$?
+	local a
+	a=$(tr -d '\r' <"$console" | sed -n 's/^L2-A //p' | head -n 1)
+	if [ "${a%% *}" = 0 ] && [ "$src" = 0 ]; then
+		pass a_rounds "${a#* }"
+	else
+		bad a_rounds "L2 client: ${a:-no result}; L1 server exit $src: $(tail -n 1 "$slog")"
+	fi
+	if [ "$crc" = 0 ]; then
+		pass b_rounds "$(tail -n 1 "$clog")"
+	else
+		bad b_rounds "L1 client exit $crc: $(tail -n 2 "$clog" | tr '\n' ' ')"
+	fi
+	if grep -aEq "$SPLAT" "$console" || dmesg | grep -aEq "$SPLAT"; then
+		bad kernel_log "$( (tr -d '\r' <"$console"; dmesg) | grep -aE -m 1 "$SPLAT")"
+	else
+		pass kernel_log
+	fi
+	echo "rebind $label: $(($(date +%s) - t0)) s" | tee -a "$OUT/summary"
+	record "rebind $label" $ok $fail
+	[ $fail = 0 ]
+}
+
+status=0
+if m=$(missing "${host_mods[@]}"); then
+	echo "rebind host=$host_impl: skipped, module not built ($m)" | tee -a "$OUT/summary"
+	exit 0
+fi
+load_mods "${host_mods[@]}" || exit 1
+[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; exit 1; }
+echo "=== rebind: host $host_impl, guests: $*"
+for g in "$@"; do
+	rebind_guest "$g" || status=1
+done
+unload_mods "${host_mods[@]}" || status=1
+[ $status = 0 ]
