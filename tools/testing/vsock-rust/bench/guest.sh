@@ -44,6 +44,9 @@
 # BENCH_L2_CPUS (1), BENCH_L2_MEM (256M), BENCH_L2_PIN (1),
 # BENCH_L2_QEMU_ARGS (more options for L2's QEMU, e.g. a TCG plugin; the
 # string L2LOG in them becomes a file saved with the boot's logs),
+# BENCH_L2_WRAP (a command L2's QEMU runs under, e.g. "strace -c -o
+# L2LOG": its main thread's system calls; L2LOG becomes l2-wrap.log, saved
+# with the boot's logs),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
 # of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
 # bench/insnprof.py; rates of such runs are not comparable).
@@ -277,7 +280,7 @@ prof_watch() {
 
 # guest_boot ROUND CFG...: one L2 boot running the configurations in turn.
 guest_boot() {
-	local r=$1 rc=0 k t0 log=$GDIR/l2.log name qargs=${BENCH_L2_QEMU_ARGS:-}
+	local r=$1 rc=0 k t0 log=$GDIR/l2.log name qargs=${BENCH_L2_QEMU_ARGS:-} wrap=${BENCH_L2_WRAP:-}
 	shift
 	local cfgs=("$@") watch=
 	name=$(IFS=-; echo "${cfgs[*]}")
@@ -300,7 +303,7 @@ guest_boot() {
 	# waiting for them needs no polling (which would cost L1 instructions
 	# during the measurements).
 	(
-		$l1_pin timeout "${GUEST_TIMEOUT:-3000}" qemu-system-x86_64 -name l2,debug-threads=on \
+		$l1_pin timeout "${GUEST_TIMEOUT:-3000}" ${wrap//L2LOG/$GDIR/l2-wrap.log} qemu-system-x86_64 -name l2,debug-threads=on \
 			-accel tcg -m "${BENCH_L2_MEM:-256M}" \
 			-smp "${BENCH_L2_CPUS:-1}" -mem-prealloc -nographic -no-reboot -nic none \
 			-kernel "$GDIR/bzImage" -initrd "$GDIR/l2.cpio" \
@@ -313,9 +316,12 @@ guest_boot() {
 	) &
 	local runner=$!
 	while [ ! -s "$GDIR/qemu.pid" ]; do sleep 0.1; done
-	# QEMU itself, the child of timeout.
+	# QEMU itself, the child of timeout (or of BENCH_L2_WRAP's command).
 	for k in $(seq 100); do
 		qemu_pid=$(pgrep -P "$(cat "$GDIR/qemu.pid")" qemu-system) && break
+		if [ -n "$wrap" ]; then
+			qemu_pid=$(pgrep -P "$(pgrep -P "$(cat "$GDIR/qemu.pid")" | head -n 1)" qemu-system) && break
+		fi
 		sleep 0.1
 	done
 	[ "$l2_pin" = 0 ] || l2_pin_vcpus || { rc=1; kill "$qemu_pid"; }
