@@ -125,8 +125,8 @@ else
 	VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir" "" "vhostile c rust"
 	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "sigkill c c rust" "sigkill rust c rust"
 	# The RST that frees a closing client's port, both ways: the Rust host
-	# with both guests (the C host's RST is upstream's).
-	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "rebind rust c rust"
+	# with both guests, the C host with the Rust guest.
+	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "rebind rust c rust" "rebind c rust"
 	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "nsvm c rust"
 	# The guest drivers' life cycle (transport resets, freeze/restore, 20
 	# rmmod/insmod and 20 unbind/bind cycles), C and Rust, in one L1 boot

@@ -120,7 +120,7 @@ run_b() {
 }
 begin
 run_b B
-if [ $rc != 0 ] && race=$(vt_known_race /tmp/b.log); then
+if [ $rc != 0 ] && race=$(vt_known_race "" /tmp/b.log); then
 	show Bx /tmp/b.log
 	echo "L2-RERUN B $race"
 	run_b B2

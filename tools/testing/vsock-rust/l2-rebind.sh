@@ -21,6 +21,10 @@ while ! grep -q listening /tmp/server.log && [ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-echo "L2-LISTENING"
+if grep -q listening /tmp/server.log; then
+	echo "L2-LISTENING"
+else
+	echo "L2-NOT-LISTENING"
+fi
 wait $server
 echo "L2-B $? $(tail -n 1 /tmp/server.log)"

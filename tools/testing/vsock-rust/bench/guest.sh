@@ -46,7 +46,8 @@
 # string L2LOG in them becomes a file saved with the boot's logs),
 # BENCH_L2_WRAP (a command L2's QEMU runs under, e.g. "strace -c -o
 # L2LOG": its main thread's system calls; L2LOG becomes l2-wrap.log, saved
-# with the boot's logs),
+# with the boot's logs; ptrace slows QEMU, so rates of such runs are not
+# comparable),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
 # of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
 # bench/insnprof.py; rates of such runs are not comparable).
@@ -280,7 +281,7 @@ prof_watch() {
 
 # guest_boot ROUND CFG...: one L2 boot running the configurations in turn.
 guest_boot() {
-	local r=$1 rc=0 k t0 log=$GDIR/l2.log name qargs=${BENCH_L2_QEMU_ARGS:-} wrap=${BENCH_L2_WRAP:-}
+	local r=$1 rc=0 k child t0 log=$GDIR/l2.log name qargs=${BENCH_L2_QEMU_ARGS:-} wrap=${BENCH_L2_WRAP:-}
 	shift
 	local cfgs=("$@") watch=
 	name=$(IFS=-; echo "${cfgs[*]}")
@@ -320,7 +321,10 @@ guest_boot() {
 	for k in $(seq 100); do
 		qemu_pid=$(pgrep -P "$(cat "$GDIR/qemu.pid")" qemu-system) && break
 		if [ -n "$wrap" ]; then
-			qemu_pid=$(pgrep -P "$(pgrep -P "$(cat "$GDIR/qemu.pid")" | head -n 1)" qemu-system) && break
+			child=$(pgrep -P "$(cat "$GDIR/qemu.pid")" | head -n 1)
+			if [ -n "$child" ] && qemu_pid=$(pgrep -P "$child" qemu-system); then
+				break
+			fi
 		fi
 		sleep 0.1
 	done
