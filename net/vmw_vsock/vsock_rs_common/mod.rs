@@ -34,7 +34,7 @@ use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, Origin, ReadActor, VirtioTransport};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{Mutex, SpinLock};
+use kernel::sync::{Mutex, SpinLock, SpinLockGuard};
 use kernel::{new_mutex, new_spinlock};
 
 pub(crate) use tx::PktInfo;
@@ -61,6 +61,38 @@ pub(crate) struct VvSock {
     /// without it, from `seqpacket_has_data`, which the core calls while
     /// preparing to wait (it must not sleep).
     msg_count: AtomicU32,
+    /// `credit`'s `rx_bytes` as of its last unlock ([`CreditGuard`] stores
+    /// it), for `stream_has_data` without the lock.
+    rx_bytes: AtomicU32,
+}
+
+/// The credit counters under their lock.  Dropping it publishes
+/// `rx_bytes` to [`VvSock::rx_bytes`] before the lock is released, so
+/// that every change to it is published.
+pub(crate) struct CreditGuard<'a> {
+    credit: SpinLockGuard<'a, Credit>,
+    rx_bytes: &'a AtomicU32,
+}
+
+impl core::ops::Deref for CreditGuard<'_> {
+    type Target = Credit;
+
+    fn deref(&self) -> &Credit {
+        &self.credit
+    }
+}
+
+impl core::ops::DerefMut for CreditGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Credit {
+        &mut self.credit
+    }
+}
+
+impl Drop for CreditGuard<'_> {
+    fn drop(&mut self) {
+        // Runs before the field `credit` is dropped, i.e. under the lock.
+        self.rx_bytes.store(self.credit.rx_bytes, Ordering::Release);
+    }
 }
 
 impl VvSock {
@@ -74,7 +106,26 @@ impl VvSock {
             credit <- new_spinlock!(credit, "vsock_rs_credit"),
             rx <- new_mutex!(Rx { queue }, "vsock_rs_rx"),
             msg_count: AtomicU32::new(0),
+            rx_bytes: AtomicU32::new(0),
         }? Error))
+    }
+
+    /// The credit counters, locked; changes to `rx_bytes` must go through
+    /// this (see [`CreditGuard`]).
+    pub(crate) fn credit(&self) -> CreditGuard<'_> {
+        CreditGuard {
+            credit: self.credit.lock(),
+            rx_bytes: &self.rx_bytes,
+        }
+    }
+
+    /// Bytes queued for reading (`rx_bytes`), without the credit lock.
+    /// Every change to it is made under the socket lock as well (receive
+    /// and dequeue paths), which the AF_VSOCK core holds when it asks
+    /// (`recvmsg`, `poll`, the receive path's wake-ups): there the value
+    /// is exact, as upstream's read under `rx_lock`.
+    pub(crate) fn rx_bytes(&self) -> u32 {
+        self.rx_bytes.load(Ordering::Acquire)
     }
 
     /// Complete SEQPACKET messages queued.
@@ -273,8 +324,7 @@ impl CommonOps for Common {
     }
 
     fn stream_has_data(vsk: &VsockSock) -> i64 {
-        vsk.trans::<VvSock>()
-            .map_or(0, |v| i64::from(v.credit.lock().rx_bytes))
+        vsk.trans::<VvSock>().map_or(0, |v| i64::from(v.rx_bytes()))
     }
 
     fn stream_has_space(vsk: &VsockSock) -> i64 {
@@ -349,7 +399,7 @@ impl CommonOps for Common {
                 vvs.msg_taken();
             }
             let bytes_read = skb.len().wrapping_sub(skb.offset());
-            vvs.credit.lock().rx_dequeue(bytes_read, hdr.len);
+            vvs.credit().rx_dequeue(bytes_read, hdr.len);
             skb
         };
         let _ = Self::send_credit_update(vsk);
