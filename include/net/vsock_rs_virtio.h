@@ -49,8 +49,6 @@ int vsock_rs_v_skb_out_sgs(struct sk_buff *skb, struct scatterlist *sgs,
 /* One entry: the receive buffer of @skb, header included, @len bytes. */
 void vsock_rs_v_skb_in_sg(struct sk_buff *skb, struct scatterlist *sg,
 			  unsigned int len);
-/* skb_end_pointer(skb) - skb->head: what the buffer can hold. */
-unsigned int vsock_rs_v_skb_capacity(struct sk_buff *skb);
 /* One entry over @len bytes at @buf. */
 void vsock_rs_v_sg_one(struct scatterlist *sg, void *buf, unsigned int len);
 

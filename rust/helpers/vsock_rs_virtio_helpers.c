@@ -153,11 +153,6 @@ void vsock_rs_v_skb_in_sg(struct sk_buff *skb, struct scatterlist *sg,
 	sg_init_one(sg, virtio_vsock_hdr(skb), len);
 }
 
-unsigned int vsock_rs_v_skb_capacity(struct sk_buff *skb)
-{
-	return virtio_vsock_skb_len(skb);
-}
-
 void vsock_rs_v_sg_one(struct scatterlist *sg, void *buf, unsigned int len)
 {
 	sg_init_one(sg, buf, len);

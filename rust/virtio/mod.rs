@@ -608,8 +608,7 @@ impl InBuf {
 
     /// The bytes the device may write, header included.
     pub fn len(&self) -> u32 {
-        // SAFETY: live skb we own.
-        unsafe { b::vsock_rs_v_skb_capacity(self.0.as_ptr()) }
+        self.0.capacity()
     }
 
     /// The skb (its header as the device wrote it, no payload).

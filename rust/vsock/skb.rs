@@ -215,6 +215,13 @@ impl Skb {
         }
     }
 
+    /// The bytes from the head to the end of the buffer
+    /// (`virtio_vsock_skb_len`: `skb_end_pointer - head`; `end` is an
+    /// offset from `head` on 64-bit kernels, checked in `layout.rs`).
+    pub fn capacity(&self) -> u32 {
+        self.raw().end
+    }
+
     /// Whether the payload lives (partly) in page fragments.
     pub fn is_nonlinear(&self) -> bool {
         self.raw().data_len != 0
