@@ -88,3 +88,9 @@ assert_offset! {
     vsock_transport.read_skb == OFFSETOF_VSOCK_TRANSPORT_READ_SKB;
     vhost_virtqueue.private_data == OFFSETOF_VHOST_VIRTQUEUE_PRIVATE_DATA;
 }
+
+// `tail` and `end` are offsets from `head` (`sk_buff_data_t` is an
+// `unsigned int` with NET_SKBUFF_DATA_USES_OFFSET, i.e. on 64-bit kernels),
+// which `Skb::tailroom` and `Skb::capacity` rely on; on a 32-bit kernel they
+// would be pointers and this stops the build.
+const _: fn(&b::sk_buff) -> (u32, u32) = |s| (s.tail, s.end);

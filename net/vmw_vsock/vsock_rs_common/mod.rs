@@ -14,6 +14,7 @@
 //!   data is copied to the reader; it nests inside the socket lock and
 //!   outside `credit`.
 
+mod credit_cell;
 mod recv;
 mod rx;
 #[cfg(CONFIG_KUNIT)]
@@ -33,9 +34,10 @@ use crate::vsock::sock::{
 use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, Origin, ReadActor, VirtioTransport};
 use core::sync::atomic::{AtomicU32, Ordering};
+use credit_cell::CreditCell;
+use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::{Mutex, SpinLock, SpinLockGuard};
-use kernel::{new_mutex, new_spinlock};
+use kernel::sync::Mutex;
 
 pub(crate) use tx::PktInfo;
 
@@ -53,7 +55,7 @@ pub(crate) struct Rx {
 pub(crate) struct VvSock {
     /// Credit counters of both directions.
     #[pin]
-    pub(crate) credit: SpinLock<Credit>,
+    pub(crate) credit: CreditCell,
     /// Receive queue.
     #[pin]
     pub(crate) rx: Mutex<Rx>,
@@ -61,38 +63,6 @@ pub(crate) struct VvSock {
     /// without it, from `seqpacket_has_data`, which the core calls while
     /// preparing to wait (it must not sleep).
     msg_count: AtomicU32,
-    /// `credit`'s `rx_bytes` as of its last unlock ([`CreditGuard`] stores
-    /// it), for `stream_has_data` without the lock.
-    rx_bytes: AtomicU32,
-}
-
-/// The credit counters under their lock.  Dropping it publishes
-/// `rx_bytes` to [`VvSock::rx_bytes`] before the lock is released, so
-/// that every change to it is published.
-pub(crate) struct CreditGuard<'a> {
-    credit: SpinLockGuard<'a, Credit>,
-    rx_bytes: &'a AtomicU32,
-}
-
-impl core::ops::Deref for CreditGuard<'_> {
-    type Target = Credit;
-
-    fn deref(&self) -> &Credit {
-        &self.credit
-    }
-}
-
-impl core::ops::DerefMut for CreditGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Credit {
-        &mut self.credit
-    }
-}
-
-impl Drop for CreditGuard<'_> {
-    fn drop(&mut self) {
-        // Runs before the field `credit` is dropped, i.e. under the lock.
-        self.rx_bytes.store(self.credit.rx_bytes, Ordering::Release);
-    }
 }
 
 impl VvSock {
@@ -103,29 +73,10 @@ impl VvSock {
         credit.peer_buf_alloc = peer_buf_alloc;
         let queue = SkbList::new()?;
         Ok(try_pin_init!(VvSock {
-            credit <- new_spinlock!(credit, "vsock_rs_credit"),
+            credit <- CreditCell::new(credit),
             rx <- new_mutex!(Rx { queue }, "vsock_rs_rx"),
             msg_count: AtomicU32::new(0),
-            rx_bytes: AtomicU32::new(0),
         }? Error))
-    }
-
-    /// The credit counters, locked; changes to `rx_bytes` must go through
-    /// this (see [`CreditGuard`]).
-    pub(crate) fn credit(&self) -> CreditGuard<'_> {
-        CreditGuard {
-            credit: self.credit.lock(),
-            rx_bytes: &self.rx_bytes,
-        }
-    }
-
-    /// Bytes queued for reading (`rx_bytes`), without the credit lock.
-    /// Every change to it is made under the socket lock as well (receive
-    /// and dequeue paths), which the AF_VSOCK core holds when it asks
-    /// (`recvmsg`, `poll`, the receive path's wake-ups): there the value
-    /// is exact, as upstream's read under `rx_lock`.
-    pub(crate) fn rx_bytes(&self) -> u32 {
-        self.rx_bytes.load(Ordering::Acquire)
     }
 
     /// Complete SEQPACKET messages queued.
@@ -324,7 +275,8 @@ impl CommonOps for Common {
     }
 
     fn stream_has_data(vsk: &VsockSock) -> i64 {
-        vsk.trans::<VvSock>().map_or(0, |v| i64::from(v.rx_bytes()))
+        vsk.trans::<VvSock>()
+            .map_or(0, |v| i64::from(v.credit.rx_bytes()))
     }
 
     fn stream_has_space(vsk: &VsockSock) -> i64 {
@@ -399,7 +351,7 @@ impl CommonOps for Common {
                 vvs.msg_taken();
             }
             let bytes_read = skb.len().wrapping_sub(skb.offset());
-            vvs.credit().rx_dequeue(bytes_read, hdr.len);
+            vvs.credit.lock().rx_dequeue(bytes_read, hdr.len);
             skb
         };
         let _ = Self::send_credit_update(vsk);

@@ -134,13 +134,13 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     // Packets are refused once the per-skb overhead exceeds buf_alloc:
     // collapse the queue before that happens, freeing room for this packet
     // and the next one.  One credit section in the common case.
-    let mut credit = vvs.credit();
+    let mut credit = vvs.credit.lock();
     let queue_max = credit.buf_alloc / truesize;
     let queue_len = rx.queue.len();
     if queue_len >= queue_max {
         drop(credit);
         collapse(&mut rx, queue_len + 2 - queue_max);
-        credit = vvs.credit();
+        credit = vvs.credit.lock();
     }
     let accepted = credit.rx_enqueue(len, rx.queue.len(), truesize);
     drop(credit);
@@ -236,7 +236,7 @@ pub(super) fn stream_dequeue(
         }
     }
     let update = {
-        let mut credit = vvs.credit();
+        let mut credit = vvs.credit.lock();
         credit.rx_dequeue(read, freed);
         credit.needs_credit_update(vsk.rcvlowat())
     };
@@ -317,7 +317,7 @@ pub(super) fn seqpacket_dequeue(vsk: &VsockSock, vvs: &VvSock, msg: &mut MsgHdr)
                 msg.set_flags(msg.flags() | b::VRS_MSG_EOR);
             }
         }
-        vvs.credit().rx_dequeue(hdr_len, hdr_len);
+        vvs.credit.lock().rx_dequeue(hdr_len, hdr_len);
         drop(skb);
     }
     drop(rx);
