@@ -250,25 +250,28 @@ vt_vm_client_once() {
 
 # vt_case vt_vm_server|vt_vm_client NAME HOST_NS [ARGS]: one vsock_test case.
 # A run ended by a known race of vsock_test itself (vt-races.sh, on either
-# side's log) is run once more, and the report names the race; any other
+# side's log) is run again, at most twice (two different races have ended
+# consecutive runs of one case), and the report names the races; any other
 # failure stands.
 vt_case() {
-	local run=$1 name=$2 race='' extra=''
+	local run=$1 name=$2 race='' extra='' tries=0 races=''
 	vt_rc=1 vt_logs=()
 	snap
 	"${run}_once" "${@:2}"
-	if [ "$vt_rc" != 0 ] && race=$(vt_known_race "${vt_logs[@]}"); then
+	while [ "$vt_rc" != 0 ] && [ $tries -lt 2 ] && race=$(vt_known_race "${vt_logs[@]}"); do
 		local f
-		for f in "${vt_logs[@]}"; do mv "$f" "${f%.log}-race.log"; done
+		tries=$((tries + 1))
+		for f in "${vt_logs[@]}"; do mv "$f" "${f%.log}-race$tries.log"; done
 		echo "  ($name: vsock_test's race \"$race\", run again)"
-		# The first run's L2 server is gone before the second listens (L1's
-		# ends with its run).
+		# The earlier run's L2 server is gone before the next listens
+		# (L1's ends with its run).
 		l2 'killall vsock_test 2>/dev/null; true' >/dev/null
 		l2_wait_tcp_closed "$port_g"
+		races+="${races:+, then }\"$race\""
 		vt_rc=1 vt_logs=()
 		"${run}_once" "${@:2}"
-		extra=" (second run; the first hit vsock_test's race \"$race\")"
-	fi
+		extra=" (run $((tries + 1)); vsock_test's races before: $races)"
+	done
 	if [ "$vt_rc" = 0 ] && clean; then case_result "$name$extra" 1; else
 		case_result "$name" 0 "client exit $vt_rc, logs $L2_DIR/vt-$name-*.log$extra"
 		tail -5 "${vt_logs[0]}"
