@@ -214,6 +214,14 @@ pair_guest() {
 		-device virtio-net-pci,netdev=n0,romfile= \
 		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$console" 2>&1 &
 	local qemu=$!
+	# rerun_race RUN: once L2 has ended RUN (or stopped), the race for
+	# which it runs RUN again ("L2-RERUN RUN RACE"), or nothing.
+	rerun_race() {
+		while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(RERUN|RESULT) $1" "$console"; do
+			sleep 1
+		done
+		tr -d '\r' <"$console" | sed -n "s/.*L2-RERUN $1 //p" | head -n 1
+	}
 
 	# A ends when L1's server does, or when L2 stops without having
 	# connected to it.
@@ -227,11 +235,8 @@ pair_guest() {
 	# itself, see vt-races.sh), L1 serves it again: a new server, then a
 	# connection to L2's forwarded PORT_A + 1, which L2 waits for (until
 	# it says "L2-GO A2": the forwarding accepts before L2 listens).
-	local a_race='' _
-	while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(RERUN|RESULT) A" "$console"; do
-		sleep 1
-	done
-	a_race=$(tr -d '\r' <"$console" | sed -n 's/.*L2-RERUN A //p' | head -n 1)
+	local a_race _
+	a_race=$(rerun_race A)
 	if [ -n "$a_race" ]; then
 		mv "$log_a" "${log_a%.log}-race.log"
 		if a_server; then
@@ -271,11 +276,8 @@ pair_guest() {
 	# When L2 runs B again (its server's log ended in a race of vsock_test
 	# itself, see vt-races.sh), so does L1.
 	# (L2 decides from its server's log, whatever L1's client got.)
-	local b_race=''
-	while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(RERUN|RESULT) B" "$console"; do
-		sleep 1
-	done
-	b_race=$(tr -d '\r' <"$console" | sed -n 's/.*L2-RERUN B //p' | head -n 1)
+	local b_race
+	b_race=$(rerun_race B)
 	if [ -n "$b_race" ]; then
 		mv "$log_b" "${log_b%.log}-race.log"
 		while kill -0 $qemu 2>/dev/null && ! grep -qa "L2-.*LISTENING B2" "$console"; do
