@@ -39,8 +39,9 @@ use vhost::{Desc, Vhost, VhostHandler, VqGuard, Worker};
 use vsock::bindings as b;
 use vsock::net::Net;
 use vsock::proto::hdr::{Hdr, HDR_LEN, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
+use vsock::proto::rules::ECONNRESET;
 use vsock::skb::{SkbBox, SkbQueue};
-use vsock::sock::VsockSock;
+use vsock::sock::{ConnectedVisitor, State, TableSock, VsockSock};
 use vsock::transport::{common, Published, Registration, TransportDesc, TransportOps};
 
 module! {
@@ -501,6 +502,31 @@ fn write_user<T: kernel::transmute::AsBytes>(arg: usize, val: &T) -> Result {
         .write(val)
 }
 
+/// Upstream's `vhost_vsock_reset_orphans()` for one connected socket:
+/// resets it (`ECONNRESET`) once no device serves its peer's CID, unless
+/// its close timeout is pending (letting that expire avoids racing with
+/// the timeout's callback).  Without the socket lock, as upstream.
+struct ResetOrphan;
+
+impl ConnectedVisitor for ResetOrphan {
+    fn visit(sk: &TableSock) {
+        let (cid, _) = sk.remote_addr();
+        // If the peer is still valid, the connection stays.
+        if Dev::lookup(cid, Some(sk.net()), |dev| dev.is_some()) {
+            return;
+        }
+        if sk.close_work_scheduled() {
+            return;
+        }
+        sk.set_done();
+        sk.set_peer_shutdown(b::VRS_SHUTDOWN_MASK);
+        // Upstream stores `SS_UNCONNECTED` (a `socket_state`, whose value
+        // is `TCP_ESTABLISHED`'s) in `sk_state`; so does this.
+        sk.set_state(State::Other(b::VRS_SS_UNCONNECTED));
+        sk.report_error(ECONNRESET);
+    }
+}
+
 impl MiscFile for Dev {
     fn open() -> Result<Pin<KBox<Self>>> {
         Vhost::new(Vsock::new(), UIO_MAXIOV, PKT_WEIGHT, WEIGHT)
@@ -511,7 +537,7 @@ impl MiscFile for Dev {
         // period) ...
         this.unhash();
         // ... the connections to it are orphans: reset them.
-        Dev::reset_orphans(Host::desc());
+        Host::desc().for_each_connected::<ResetOrphan>();
         // Don't check the owner: the device stops in any case.
         let _ = stop(&this, false);
         this.flush();

@@ -93,7 +93,6 @@ void vsock_rs_h_skbq_init(struct sk_buff_head *q);
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *vsock_rs_h_skbq_dequeue(struct sk_buff_head *q);
 void vsock_rs_h_skbq_head(struct sk_buff_head *q, struct sk_buff *skb);
-void vsock_rs_h_reset_connected(struct vsock_transport *t);
 void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q);
 void vsock_rs_h_skbq_purge(struct sk_buff_head *q);
 void vsock_rs_h_skbq_splice_head_init(struct sk_buff_head *from,

@@ -97,7 +97,5 @@ struct vsock_rs_vhost *vsock_rs_vh_lookup(u32 cid, struct net *net);
 void *vsock_rs_vh_owner(struct vsock_rs_vhost *h);
 u32 vsock_rs_vh_guest_cid(struct vsock_rs_vhost *h);
 struct net *vsock_rs_vh_net(struct vsock_rs_vhost *h);
-/* vhost_vsock_reset_orphans over every connected socket of @t. */
-void vsock_rs_vh_reset_orphans(struct vsock_transport *t);
 
 #endif /* _NET_VSOCK_RS_VHOST_H */

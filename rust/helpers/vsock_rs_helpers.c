@@ -78,23 +78,6 @@ void vsock_rs_h_skbq_head(struct sk_buff_head *q, struct sk_buff *skb)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_head);
 
-/* The reset of a connected socket when its device goes away or the host
- * resets the transport (upstream's virtio_vsock_reset_sock(): no socket
- * lock, under vsock_table_lock).
- */
-static void vsock_rs_h_reset_sock(struct sock *sk)
-{
-	sk->sk_state = TCP_CLOSE;
-	sk->sk_err = ECONNRESET;
-	sk_error_report(sk);
-}
-
-void vsock_rs_h_reset_connected(struct vsock_transport *t)
-{
-	vsock_for_each_connected_socket(t, vsock_rs_h_reset_sock);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_reset_connected);
-
 void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q)
 {
 	__skb_unlink(skb, q);

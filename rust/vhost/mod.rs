@@ -22,7 +22,6 @@ pub mod misc;
 
 use crate::vsock::bindings as b;
 use crate::vsock::net::Net;
-use crate::vsock::transport::{TransportDesc, TransportOps};
 use core::cell::Cell;
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::NonNull;
@@ -405,15 +404,6 @@ impl<T: VhostHandler> Vhost<T> {
             }
         };
         f(dev)
-    }
-
-    /// Upstream's `vhost_vsock_reset_orphans` over every connected socket
-    /// of transport `O`: those whose peer CID no device serves any more
-    /// are reset (`ECONNRESET`), unless their close timeout is pending.
-    pub fn reset_orphans<O: TransportOps>(desc: &TransportDesc<O>) {
-        // SAFETY: the descriptor is a live transport; the iteration only
-        // compares it with each socket's transport.
-        unsafe { b::vsock_rs_vh_reset_orphans(desc.transport_ptr()) };
     }
 }
 

@@ -448,6 +448,108 @@ impl DestructSock {
     }
 }
 
+/// A connected socket seen by a [`ConnectedVisitor`]: under
+/// `vsock_table_lock`, without the socket lock, as upstream's
+/// `vsock_for_each_connected_socket()` callbacks see it.  The writes here
+/// are the ones upstream's device-reset callbacks make there
+/// (`virtio_vsock_reset_sock()`, `vhost_vsock_reset_orphans()`): they may
+/// race with the socket lock's holder exactly as upstream's do.
+///
+/// # Invariants
+///
+/// The wrapped socket is in the connected table, and `vsock_table_lock` is
+/// held for the lifetime of every `&TableSock` by the context that holds
+/// the reference (so the type is neither `Send` nor `Sync`).  A socket
+/// leaves the table under that lock before it can be freed, so it is live.
+#[repr(transparent)]
+pub struct TableSock {
+    sock: VsockSock,
+    _not_sync: PhantomData<*mut ()>,
+}
+
+impl core::ops::Deref for TableSock {
+    type Target = VsockSock;
+    fn deref(&self) -> &VsockSock {
+        &self.sock
+    }
+}
+
+impl TableSock {
+    /// Borrows a socket of the connected table.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a socket of the connected table and the current context
+    /// holds `vsock_table_lock` for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut b::sock) -> &'a TableSock {
+        // SAFETY: `TableSock` is a transparent wrapper of `VsockSock` (the
+        // marker is a ZST), itself transparent over `vsock_sock`, whose
+        // first member is the `struct sock`; the rest from the caller.
+        unsafe { &*ptr.cast::<TableSock>() }
+    }
+
+    /// `vsk->close_work_scheduled`, read without the socket lock (as
+    /// upstream's orphan reset reads it).
+    pub fn close_work_scheduled(&self) -> bool {
+        // SAFETY: live socket (invariant); a byte read (READ_ONCE).
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).close_work_scheduled) }
+    }
+
+    /// Sets `SOCK_DONE`.
+    pub fn set_done(&self) {
+        // SAFETY: live socket (invariant); `sock_set_flag()` without the
+        // socket lock, as upstream's orphan reset calls it.
+        unsafe { b::vsock_rs_h_sock_set_flag(self.sk_ptr(), b::VRS_SOCK_DONE) };
+    }
+
+    /// Sets `vsk->peer_shutdown`.
+    pub fn set_peer_shutdown(&self, v: u32) {
+        // SAFETY: live socket (invariant); WRITE_ONCE.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
+    }
+
+    /// Sets the connection state.
+    pub fn set_state(&self, st: State) {
+        // SAFETY: live socket (invariant); a byte write (WRITE_ONCE).
+        unsafe {
+            core::ptr::write_volatile(&raw mut (*self.sk_ptr()).__sk_common.skc_state, st.to_raw())
+        };
+    }
+
+    /// Sets `sk->sk_err` and reports it (`sk_error_report()`).
+    pub fn report_error(&self, err: i32) {
+        let sk = self.sk_ptr();
+        // SAFETY: live socket (invariant); WRITE_ONCE of an int, then the
+        // socket's error callback, as upstream calls it under the table
+        // lock.
+        unsafe {
+            core::ptr::write_volatile(&raw mut (*sk).sk_err, err);
+            b::sk_error_report(sk);
+        }
+    }
+}
+
+/// What [`TransportDesc::for_each_connected`] does with each connected
+/// socket of its transport.  The visit runs under `vsock_table_lock` (a
+/// spinlock taken with bottom halves off): it must not sleep.
+///
+/// [`TransportDesc::for_each_connected`]: super::transport::TransportDesc::for_each_connected
+pub trait ConnectedVisitor {
+    /// Visits one connected socket.
+    fn visit(sk: &TableSock);
+}
+
+/// The C callback of `vsock_for_each_connected_socket()` for `V`.
+///
+/// # Safety
+///
+/// Called by `vsock_for_each_connected_socket()` with a socket of the
+/// connected table, under `vsock_table_lock`.
+pub(crate) unsafe extern "C" fn visit_connected<V: ConnectedVisitor>(sk: *mut b::sock) {
+    // SAFETY: from the caller, for the call.
+    V::visit(unsafe { TableSock::from_raw(sk) });
+}
+
 /// A socket whose lock (`lock_sock`) is held by the current context, which
 /// lent this reference: the operations that upstream performs under the
 /// socket lock live here.

@@ -15,8 +15,11 @@
 
 use super::bindings as b;
 use super::net::{self, Net};
+use super::proto::rules::ECONNRESET;
 use super::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
-use super::sock::{DestructSock, LockedSock, VsockSock};
+use super::sock::{
+    visit_connected, ConnectedVisitor, DestructSock, LockedSock, State, TableSock, VsockSock,
+};
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
@@ -1082,11 +1085,28 @@ impl<T: TransportOps> TransportDesc<T> {
         (&raw const self.vt).cast_mut()
     }
 
+    /// Calls `V::visit` for every connected socket of this transport,
+    /// under `vsock_table_lock` (`vsock_for_each_connected_socket()`).
+    pub fn for_each_connected<V: ConnectedVisitor>(&self) {
+        // SAFETY: the iteration only compares our transport's address with
+        // each socket's; `visit_connected::<V>` is the callback it expects.
+        unsafe {
+            b::vsock_for_each_connected_socket(self.transport_ptr(), Some(visit_connected::<V>))
+        };
+    }
+
     /// Resets every connected socket of this transport (`ECONNRESET`), as
-    /// upstream does when a device goes away or is reset.
+    /// upstream does when a device goes away or is reset
+    /// (`virtio_vsock_reset_sock()`).
     pub fn reset_connected_sockets(&self) {
-        // SAFETY: our descriptor is registered while a device exists.
-        unsafe { b::vsock_rs_h_reset_connected((&raw const self.vt.transport).cast_mut()) };
+        struct Reset;
+        impl ConnectedVisitor for Reset {
+            fn visit(sk: &TableSock) {
+                sk.set_state(State::Close);
+                sk.report_error(ECONNRESET);
+            }
+        }
+        self.for_each_connected::<Reset>();
     }
 
     /// Hands a received packet to the common module.
