@@ -63,18 +63,7 @@ fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
             let Some(vvs) = vsk.trans::<VvSock>() else {
                 return false;
             };
-            if rx::enqueue(vvs, skb, hdr) {
-                vsk.data_ready();
-                true
-            } else {
-                // No room to queue the packet: close the connection
-                // rather than lose data.
-                let _ = Common::reset(vsk, Some(hdr));
-                Common::do_close(vsk, CloseCancel::Timeout);
-                vsk.report_error(ENOBUFS);
-                vsk.remove_sock();
-                false
-            }
+            recv_data(vsk, vvs, skb, hdr)
         }
         ConnectedAction::SendCreditUpdate => {
             let _ = Common::send_credit_update(vsk);
@@ -109,6 +98,44 @@ fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
         }
         ConnectedAction::Drop => true,
     }
+}
+
+/// Data for an established connection, the common case: the peer's credit
+/// (`virtio_transport_space_update`) and the packet's own are accounted in
+/// one credit section ([`rx::enqueue`]), then writers and readers are
+/// woken in upstream's order.  Upstream wakes the writers before it queues
+/// the packet; here they are woken after, which nobody can tell apart: this
+/// runs under the socket lock, and every reader, writer and poller of a
+/// connected socket takes it before it looks at the queue or the credit
+/// (`vsock_poll` too).
+fn recv_data(vsk: &LockedSock, vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
+    let rx::Enqueued {
+        space_available,
+        accepted,
+    } = rx::enqueue(vvs, skb, hdr);
+    if space_available {
+        vsk.write_space();
+    }
+    if accepted {
+        vsk.data_ready();
+        true
+    } else {
+        // No room to queue the packet: close the connection rather than
+        // lose data.
+        let _ = Common::reset(vsk, Some(hdr));
+        Common::do_close(vsk, CloseCancel::Timeout);
+        vsk.report_error(ENOBUFS);
+        vsk.remove_sock();
+        false
+    }
+}
+
+/// Whether `hdr` is data for the established connection of `sk` with
+/// transport state: then [`recv_data`] records the peer's credit itself.
+fn is_data(sk: &LockedSock, hdr: &Hdr) -> bool {
+    sk.state() == State::Established
+        && rules::on_connected(hdr, sk.peer_shutdown()) == ConnectedAction::Enqueue
+        && sk.trans::<VvSock>().is_some()
 }
 
 /// A listening socket (`virtio_transport_recv_listen`).
@@ -151,8 +178,9 @@ fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
 }
 
 /// One packet for the locked socket `sk`, as upstream handles it once the
-/// socket is found: record the peer's credit, follow a CID change, wake
-/// writers if there is room, then dispatch on the state.  Returns whether
+/// socket is found: follow a CID change, record the peer's credit and wake
+/// writers if there is room (for data, [`recv_data`] does that), then
+/// dispatch on the state.  Returns whether
 /// the next packet of the same connection may go to the same socket.
 fn deliver(
     sk: &LockedSock,
@@ -161,12 +189,11 @@ fn deliver(
     hdr: &Hdr,
     net: Option<&Net>,
 ) -> bool {
-    let space_available = space_update(sk, hdr);
     // The CID may have changed after a transport reset event.
     if sk.local_addr().0 != b::VRS_VMADDR_CID_ANY {
         sk.set_local_cid(hdr.dst_cid as u32);
     }
-    if space_available {
+    if !is_data(sk, hdr) && space_update(sk, hdr) {
         sk.write_space();
     }
     match sk.state() {

@@ -124,9 +124,18 @@ fn collapse(rx: &mut Rx, min_to_free: u32) {
     rx.queue.splice_front(&mut new_queue);
 }
 
-/// Queues a received RW packet with header `hdr` for the reader; false
-/// when the peer overran our credit (`virtio_transport_recv_enqueue`).
-pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
+/// What [`enqueue`] did with a packet.
+pub(super) struct Enqueued {
+    /// The peer's credit leaves room for our data: wake writers.
+    pub(super) space_available: bool,
+    /// The packet was queued; false when the peer overran our credit.
+    pub(super) accepted: bool,
+}
+
+/// Records the peer's credit from `hdr` (`virtio_transport_space_update`)
+/// and queues the received RW packet for the reader
+/// (`virtio_transport_recv_enqueue`), in one credit section.
+pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> Enqueued {
     let len = hdr.len;
     let truesize = b::VRS_SKB_TRUESIZE0;
     let mut rx = vvs.rx.lock();
@@ -135,6 +144,7 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     // collapse the queue before that happens, freeing room for this packet
     // and the next one.  One credit section in the common case.
     let mut credit = vvs.credit.lock();
+    let space_available = credit.update_peer(hdr.buf_alloc, hdr.fwd_cnt);
     let queue_max = credit.buf_alloc / truesize;
     let queue_len = rx.queue.len();
     if queue_len >= queue_max {
@@ -144,8 +154,12 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     }
     let accepted = credit.rx_enqueue(len, rx.queue.len(), truesize);
     drop(credit);
+    let done = Enqueued {
+        space_available,
+        accepted,
+    };
     if !accepted {
-        return false;
+        return done;
     }
     if hdr.flags & SEQ_EOM != 0 {
         vvs.msg_added();
@@ -167,11 +181,11 @@ pub(super) fn enqueue(vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
             last.set_hdr_flags(last_flags | hdr.flags);
             let merged = last.hdr_len().wrapping_add(len);
             last.set_hdr_len(merged);
-            return true;
+            return done;
         }
     }
     rx.queue.push_back(skb);
-    true
+    done
 }
 
 /// `virtio_transport_stream_do_peek`.

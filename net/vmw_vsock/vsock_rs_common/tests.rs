@@ -40,7 +40,7 @@ fn pkt(data: &[u8], flags: u32) -> Result<SkbBox> {
 /// Queues a received packet as `recv_connected` does.
 fn enq(v: &VvSock, skb: SkbBox) -> bool {
     let h = skb.hdr();
-    rx::enqueue(v, skb, &h)
+    rx::enqueue(v, skb, &h).accepted
 }
 
 fn vvs(buf_alloc: u32) -> Result<Pin<KBox<VvSock>>> {
