@@ -87,6 +87,37 @@ l2_mod_path() {
 	fi
 }
 
+# l2_guest_initrd GUEST INITRD INIT FILE...: the initramfs INITRD of a
+# minimal nested guest (L2) with the modules of guest driver GUEST
+# (virtio_mods, where l2_mod_path finds them) in load order, INIT as its
+# init and the FILEs in /bin.  Fails, saying why on stderr, when GUEST is
+# unknown, a module is not built or the archive cannot be made.
+l2_guest_initrd() {
+	local g=$1 initrd=$2 init=$3 list mods=() m ko=()
+	shift 3
+	list=$(virtio_mods "$g") || { echo "unknown guest driver '$g' (c or rust)" >&2; return 1; }
+	read -r -a mods <<<"$list"
+	if m=$(missing_at l2_mod_path "${mods[@]}"); then
+		echo "module not built ($m)" >&2
+		return 1
+	fi
+	for m in "${mods[@]}"; do ko+=("$(l2_mod_path "$m")"); done
+	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$initrd" "$init" "${ko[@]}" -- "$@" ||
+		{ echo "no initramfs $initrd" >&2; return 1; }
+}
+
+# l2_vsock_qemu CONSOLE INITRD [APPEND]: a minimal nested guest's QEMU in
+# the background, its pid in $qemu: TCG, 512 MiB, one CPU, no network,
+# l2_kdir's kernel (KDIR's if unset) with APPEND added to its command
+# line, vhost-vsock-pci with guest CID 3, its console in CONSOLE.
+l2_vsock_qemu() {
+	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
+		-nic none -kernel "${l2_kdir:-$KDIR}/arch/x86/boot/bzImage" -initrd "$2" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic${3:+ $3}" \
+		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$1" 2>&1 &
+	qemu=$!
+}
+
 # wait_gone PID SECONDS: until PID has exited; 1 if it is still there.
 wait_gone() {
 	local i

@@ -65,18 +65,9 @@ l2_ko=${HOSTCYCLE_L2_KDIR:+${HOSTCYCLE_L2_KO:?HOSTCYCLE_L2_KO not set}}
 # l2_initrd GUEST MODE: L2's initramfs with guest driver GUEST (c, rust)
 # running l2-hostcycle.sh in MODE (once, forever).
 l2_initrd() {
-	local m ko=() mods
-	case "$1" in
-	c) mods=("${VIRTIO_C_MODS[@]}") ;;
-	rust) mods=("${VIRTIO_RUST_MODS[@]}") ;;
-	esac
-	for m in "${mods[@]}"; do
-		[ -f "$(l2_mod_path "$m")" ] || { echo "no $(l2_mod_path "$m")" >&2; return 1; }
-		ko+=("$(l2_mod_path "$m")")
-	done
-	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/hostcycle-$1-$2.cpio.gz" \
+	l2_guest_initrd "$1" "$OUT/hostcycle-$1-$2.cpio.gz" \
 		"sh /bin/l2-hostcycle.sh $port_to_l1 $port_from_l1 $l2_bytes $2" \
-		"${ko[@]}" -- "$xfer" "$ROOT/tools/testing/vsock-rust/l2-hostcycle.sh"
+		"$xfer" "$ROOT/tools/testing/vsock-rust/l2-hostcycle.sh"
 }
 
 # wait_for FILE PATTERN SECONDS [PID]: until FILE has a line matching the
@@ -105,11 +96,9 @@ guest_l2() {
 			"vsock-listen:$((port_to_l1 + 2))" 1000G >"$pre-l1-recv2.log" 2>&1 &
 		recv2=$!
 	fi
-	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
-		-nic none -kernel "$l2_kdir/arch/x86/boot/bzImage" -initrd "$OUT/hostcycle-$g-$mode.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic tsc=reliable kunit.autorun=0" \
-		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$console" 2>&1 &
-	local q=$! t0
+	local qemu
+	l2_vsock_qemu "$console" "$OUT/hostcycle-$g-$mode.cpio.gz" "tsc=reliable kunit.autorun=0"
+	local q=$qemu t0
 	t0=$(date +%s)
 	local ok=1
 	if ! wait_for "$console" "L2-LISTENING" "$l2_limit" $q; then

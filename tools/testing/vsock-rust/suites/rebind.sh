@@ -39,36 +39,25 @@ read -r -a host_mods <<<"$list"
 
 rebind_guest() {
 	local g=$1
-	local list mods=() m ko=() label="host=$host_impl guest=$g"
+	local label="host=$host_impl guest=$g" why
 	local ok=0 fail=0
 	pass() { echo "rebind $label: $1 ok${2:+ ($2)}"; ok=$((ok + 1)); }
 	bad() { echo "rebind $label: $1 FAIL $2"; fail=$((fail + 1)); }
-	list=$(virtio_mods "$g") || { echo "rebind: unknown guest '$g'" >&2; record "rebind $label" 0 $ncases; return 1; }
-	read -r -a mods <<<"$list"
-	if m=$(missing_at l2_mod_path "${mods[@]}"); then
-		echo "rebind $label: module not built ($m)" | tee -a "$OUT/summary"
+	local initrd=$OUT/rebind-$g.cpio.gz console=$OUT/rebind-$g-console.log
+	if ! why=$(l2_guest_initrd "$g" "$initrd" "sh /bin/l2-rebind.sh $port_a $port_b $rounds" \
+		"$prog" "$ROOT/tools/testing/vsock-rust/l2-rebind.sh" 2>&1); then
+		echo "rebind $label: $why" | tee -a "$OUT/summary"
 		record "rebind $label" 0 $ncases
 		return 1
 	fi
-	for m in "${mods[@]}"; do ko+=("$(l2_mod_path "$m")"); done
-	local initrd=$OUT/rebind-$g.cpio.gz console=$OUT/rebind-$g-console.log
-	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$initrd" \
-		"sh /bin/l2-rebind.sh $port_a $port_b $rounds" "${ko[@]}" -- \
-		"$prog" "$ROOT/tools/testing/vsock-rust/l2-rebind.sh" || {
-		record "rebind $label" 0 $ncases
-		return 1
-	}
 	dmesg -C
 	local slog=$OUT/rebind-$g-l1-server.log clog=$OUT/rebind-$g-l1-client.log
 	timeout $l2_limit "$prog" server $port_a "$rounds" >"$slog" 2>&1 &
 	local server=$!
 	local t0
 	t0=$(date +%s)
-	timeout $l2_limit qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
-		-nic none -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic" \
-		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$console" 2>&1 &
-	local qemu=$!
+	local qemu
+	l2_vsock_qemu "$console" "$initrd"
 	while kill -0 $qemu 2>/dev/null && ! grep -qaE "L2-(NOT-)?LISTENING" "$console"; do
 		sleep 0.5
 	done
@@ -77,6 +66,7 @@ rebind_guest() {
 		timeout 300 "$prog" client 3 $port_b $((port_b + 1)) "$rounds" >"$clog" 2>&1
 		crc=$?
 	fi
+	wait_gone $qemu $l2_limit || kill $qemu 2>/dev/null
 	wait $qemu
 	# L1's server waits in accept without a limit when L2 stopped early.
 	wait_gone $server 15 || kill $server 2>/dev/null

@@ -53,35 +53,19 @@ l2_ko=${SIGKILL_L2_KDIR:+${SIGKILL_L2_KO:?SIGKILL_L2_KO not set}}
 
 
 
-# qemu_start CONSOLE INITRD: L2's QEMU in the background (pid in $qemu).
-qemu_start() {
-	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -nographic -no-reboot \
-		-nic none -kernel "$l2_kdir/arch/x86/boot/bzImage" -initrd "$2" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic" \
-		-device vhost-vsock-pci,guest-cid=3 </dev/null >"$1" 2>&1 &
-	qemu=$!
-}
-
 sigkill_guest() {
 	local g=$1
-	local list mods=() m ko=() label="host=$host_impl guest=$g"
+	local label="host=$host_impl guest=$g" why qemu
 	local ok=0 fail=0
 	pass() { echo "sigkill $label: $1 ok${2:+ ($2)}"; ok=$((ok + 1)); }
 	bad() { echo "sigkill $label: $1 FAIL $2"; fail=$((fail + 1)); }
-	list=$(virtio_mods "$g") || { echo "sigkill: unknown guest '$g'" >&2; record "sigkill $label" 0 $ncases; return 1; }
-	read -r -a mods <<<"$list"
-	if m=$(missing_at l2_mod_path "${mods[@]}"); then
-		echo "sigkill $label: module not built ($m)" | tee -a "$OUT/summary"
+	if ! why=$(l2_guest_initrd "$g" "$OUT/sigkill-$g.cpio.gz" \
+		"sh /bin/l2-sigkill.sh $port_to_l1 $port_from_l1" \
+		"$xfer" "$ROOT/tools/testing/vsock-rust/l2-sigkill.sh" 2>&1); then
+		echo "sigkill $label: $why" | tee -a "$OUT/summary"
 		record "sigkill $label" 0 $ncases
 		return 1
 	fi
-	for m in "${mods[@]}"; do ko+=("$(l2_mod_path "$m")"); done
-	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/sigkill-$g.cpio.gz" \
-		"sh /bin/l2-sigkill.sh $port_to_l1 $port_from_l1" "${ko[@]}" -- \
-		"$xfer" "$ROOT/tools/testing/vsock-rust/l2-sigkill.sh" || {
-		record "sigkill $label" 0 $ncases
-		return 1
-	}
 	local console=$OUT/sigkill-$g-console.log
 	local rlog=$OUT/sigkill-$g-l1-recv.log slog=$OUT/sigkill-$g-l1-send.log
 	leaks >/dev/null
@@ -92,7 +76,7 @@ sigkill_guest() {
 	local recv=$!
 	local t0
 	t0=$(date +%s)
-	qemu_start "$console" "$OUT/sigkill-$g.cpio.gz"
+	l2_vsock_qemu "$console" "$OUT/sigkill-$g.cpio.gz"
 	local q1=$qemu
 	while kill -0 $q1 2>/dev/null && ! grep -qa "L2-LISTENING" "$console" &&
 		[ $(($(date +%s) - t0)) -lt "$l2_limit" ]; do
@@ -121,7 +105,7 @@ sigkill_guest() {
 	tk=$(date +%s.%N)
 	# At once: the same guest CID for a new QEMU.
 	local q2c=$OUT/sigkill-$g-restart-console.log
-	qemu_start "$q2c" "$OUT/sigkill-$g.cpio.gz"
+	l2_vsock_qemu "$q2c" "$OUT/sigkill-$g.cpio.gz"
 	local q2=$qemu
 	# L1's sockets: each must end (not hang) with the reset.
 	local rr=hang sr=hang
