@@ -39,9 +39,8 @@ use vhost::{Desc, Vhost, VhostHandler, VqGuard, Worker};
 use vsock::bindings as b;
 use vsock::net::Net;
 use vsock::proto::hdr::{Hdr, HDR_LEN, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
-use vsock::proto::rules::ECONNRESET;
 use vsock::skb::{SkbBox, SkbQueue};
-use vsock::sock::{ConnectedVisitor, State, TableSock, VsockSock};
+use vsock::sock::{ConnectedVisitor, TableSock, VsockSock};
 use vsock::transport::{common, Published, Registration, TransportDesc, TransportOps};
 
 module! {
@@ -518,12 +517,7 @@ impl ConnectedVisitor for ResetOrphan {
         if sk.close_work_scheduled() {
             return;
         }
-        sk.set_done();
-        sk.set_peer_shutdown(b::VRS_SHUTDOWN_MASK);
-        // Upstream stores `SS_UNCONNECTED` (a `socket_state`, whose value
-        // is `TCP_ESTABLISHED`'s) in `sk_state`; so does this.
-        sk.set_state(State::Other(b::VRS_SS_UNCONNECTED));
-        sk.report_error(ECONNRESET);
+        sk.reset_orphan();
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::bindings as b;
 use super::net::Net;
+use super::proto::rules::ECONNRESET;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -450,28 +451,24 @@ impl DestructSock {
 
 /// A connected socket seen by a [`ConnectedVisitor`]: under
 /// `vsock_table_lock`, without the socket lock, as upstream's
-/// `vsock_for_each_connected_socket()` callbacks see it.  The writes here
-/// are the ones upstream's device-reset callbacks make there
-/// (`virtio_vsock_reset_sock()`, `vhost_vsock_reset_orphans()`): they may
-/// race with the socket lock's holder exactly as upstream's do.
+/// `vsock_for_each_connected_socket()` callbacks see it.  It offers only
+/// what upstream's device-reset callbacks do there
+/// (`virtio_vsock_reset_sock()`, `vhost_vsock_reset_orphans()`): a few
+/// reads, and their two resets, whose writes may race with the socket
+/// lock's holder exactly as upstream's do.  Nothing here sleeps.
 ///
 /// # Invariants
 ///
-/// The wrapped socket is in the connected table, and `vsock_table_lock` is
-/// held for the lifetime of every `&TableSock` by the context that holds
-/// the reference (so the type is neither `Send` nor `Sync`).  A socket
-/// leaves the table under that lock before it can be freed, so it is live.
+/// Wraps a socket of the connected table, and `vsock_table_lock` is held
+/// for the lifetime of every `&TableSock` by the context that holds the
+/// reference.  A socket leaves the table under that lock before it can be
+/// freed (the table holds a reference), so it is live.  References exist
+/// only as the argument of [`ConnectedVisitor::visit`], whose lifetime
+/// ends with the call, and the type is neither `Send` nor `Sync`.
 #[repr(transparent)]
 pub struct TableSock {
     sock: VsockSock,
     _not_sync: PhantomData<*mut ()>,
-}
-
-impl core::ops::Deref for TableSock {
-    type Target = VsockSock;
-    fn deref(&self) -> &VsockSock {
-        &self.sock
-    }
 }
 
 impl TableSock {
@@ -488,50 +485,67 @@ impl TableSock {
         unsafe { &*ptr.cast::<TableSock>() }
     }
 
+    /// `(cid, port)` of the remote address (set before the socket entered
+    /// the connected table).
+    pub fn remote_addr(&self) -> (u32, u32) {
+        self.sock.remote_addr()
+    }
+
+    /// The socket's network namespace.
+    pub fn net(&self) -> &Net {
+        self.sock.net()
+    }
+
     /// `vsk->close_work_scheduled`, read without the socket lock (as
     /// upstream's orphan reset reads it).
     pub fn close_work_scheduled(&self) -> bool {
         // SAFETY: live socket (invariant); a byte read (READ_ONCE).
-        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).close_work_scheduled) }
+        unsafe { core::ptr::read_volatile(&raw const (*self.sock.as_ptr()).close_work_scheduled) }
     }
 
-    /// Sets `SOCK_DONE`.
-    pub fn set_done(&self) {
-        // SAFETY: live socket (invariant); `sock_set_flag()` without the
-        // socket lock, as upstream's orphan reset calls it.
-        unsafe { b::vsock_rs_h_sock_set_flag(self.sk_ptr(), b::VRS_SOCK_DONE) };
-    }
-
-    /// Sets `vsk->peer_shutdown`.
-    pub fn set_peer_shutdown(&self, v: u32) {
-        // SAFETY: live socket (invariant); WRITE_ONCE.
-        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).peer_shutdown, v) };
-    }
-
-    /// Sets the connection state.
-    pub fn set_state(&self, st: State) {
-        // SAFETY: live socket (invariant); a byte write (WRITE_ONCE).
+    /// `sk->sk_state = state; sk->sk_err = ECONNRESET; sk_error_report()`.
+    fn reset_with_state(&self, state: u8) {
+        let sk = self.sock.sk_ptr();
+        // SAFETY: live socket (invariant); WRITE_ONCE of a byte and of an
+        // int, then the socket's error callback, as upstream's reset
+        // callbacks make them under the table lock.
         unsafe {
-            core::ptr::write_volatile(&raw mut (*self.sk_ptr()).__sk_common.skc_state, st.to_raw())
-        };
-    }
-
-    /// Sets `sk->sk_err` and reports it (`sk_error_report()`).
-    pub fn report_error(&self, err: i32) {
-        let sk = self.sk_ptr();
-        // SAFETY: live socket (invariant); WRITE_ONCE of an int, then the
-        // socket's error callback, as upstream calls it under the table
-        // lock.
-        unsafe {
-            core::ptr::write_volatile(&raw mut (*sk).sk_err, err);
+            core::ptr::write_volatile(&raw mut (*sk).__sk_common.skc_state, state);
+            core::ptr::write_volatile(&raw mut (*sk).sk_err, ECONNRESET);
             b::sk_error_report(sk);
         }
+    }
+
+    /// The reset of a socket whose device went away or was reset
+    /// (`virtio_vsock_reset_sock()`): closed, `ECONNRESET` reported.
+    pub fn reset_closed(&self) {
+        self.reset_with_state(State::Close.to_raw());
+    }
+
+    /// The reset of a socket whose peer no device serves any more
+    /// (`vhost_vsock_reset_orphans()`): `SOCK_DONE`, both directions shut
+    /// down by the peer, `sk_state = SS_UNCONNECTED` (upstream's value,
+    /// which is `TCP_ESTABLISHED`'s), `ECONNRESET` reported.
+    pub fn reset_orphan(&self) {
+        let sk = self.sock.sk_ptr();
+        // SAFETY: live socket (invariant); `sock_set_flag()` and a
+        // WRITE_ONCE of `peer_shutdown` without the socket lock, as
+        // upstream's orphan reset makes them.
+        unsafe {
+            b::vsock_rs_h_sock_set_flag(sk, b::VRS_SOCK_DONE);
+            core::ptr::write_volatile(
+                &raw mut (*self.sock.as_ptr()).peer_shutdown,
+                b::VRS_SHUTDOWN_MASK,
+            );
+        }
+        self.reset_with_state(b::VRS_SS_UNCONNECTED);
     }
 }
 
 /// What [`TransportDesc::for_each_connected`] does with each connected
 /// socket of its transport.  The visit runs under `vsock_table_lock` (a
-/// spinlock taken with bottom halves off): it must not sleep.
+/// spinlock taken with bottom halves off): it must not sleep, and must not
+/// iterate the table again (that would deadlock on the lock).
 ///
 /// [`TransportDesc::for_each_connected`]: super::transport::TransportDesc::for_each_connected
 pub trait ConnectedVisitor {

@@ -15,10 +15,9 @@
 
 use super::bindings as b;
 use super::net::{self, Net};
-use super::proto::rules::ECONNRESET;
 use super::skb::{Skb, SkbBox, SkbList, SkbListMut, SkbQueue};
 use super::sock::{
-    visit_connected, ConnectedVisitor, DestructSock, LockedSock, State, TableSock, VsockSock,
+    visit_connected, ConnectedVisitor, DestructSock, LockedSock, TableSock, VsockSock,
 };
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -1087,6 +1086,7 @@ impl<T: TransportOps> TransportDesc<T> {
 
     /// Calls `V::visit` for every connected socket of this transport,
     /// under `vsock_table_lock` (`vsock_for_each_connected_socket()`).
+    /// A visit must not call this again (it would deadlock on the lock).
     pub fn for_each_connected<V: ConnectedVisitor>(&self) {
         // SAFETY: the iteration only compares our transport's address with
         // each socket's; `visit_connected::<V>` is the callback it expects.
@@ -1102,8 +1102,7 @@ impl<T: TransportOps> TransportDesc<T> {
         struct Reset;
         impl ConnectedVisitor for Reset {
             fn visit(sk: &TableSock) {
-                sk.set_state(State::Close);
-                sk.report_error(ECONNRESET);
+                sk.reset_closed();
             }
         }
         self.for_each_connected::<Reset>();

@@ -130,10 +130,10 @@ fn recv_data(vsk: &LockedSock, vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     }
 }
 
-/// Whether `hdr` is data for the established connection of `sk` with
+/// Whether `hdr` is data for the connection of `sk` (in `state`) with
 /// transport state: then [`recv_data`] records the peer's credit itself.
-fn is_data(sk: &LockedSock, hdr: &Hdr) -> bool {
-    sk.state() == State::Established
+fn is_data(sk: &LockedSock, state: State, hdr: &Hdr) -> bool {
+    state == State::Established
         && rules::on_connected(hdr, sk.peer_shutdown()) == ConnectedAction::Enqueue
         && sk.trans::<VvSock>().is_some()
 }
@@ -180,8 +180,8 @@ fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
 /// One packet for the locked socket `sk`, as upstream handles it once the
 /// socket is found: follow a CID change, record the peer's credit and wake
 /// writers if there is room (for data, [`recv_data`] does that), then
-/// dispatch on the state.  Returns whether
-/// the next packet of the same connection may go to the same socket.
+/// dispatch on the state.  Returns whether the next packet of the same
+/// connection may go to the same socket.
 fn deliver(
     sk: &LockedSock,
     t: &VirtioTransport,
@@ -193,10 +193,13 @@ fn deliver(
     if sk.local_addr().0 != b::VRS_VMADDR_CID_ANY {
         sk.set_local_cid(hdr.dst_cid as u32);
     }
-    if !is_data(sk, hdr) && space_update(sk, hdr) {
+    // One read of the state, as upstream's: the resets of a device that
+    // goes away change it without the socket lock.
+    let state = sk.state();
+    if !is_data(sk, state, hdr) && space_update(sk, hdr) {
         sk.write_space();
     }
-    match sk.state() {
+    match state {
         State::Listen => recv_listen(sk, &skb, hdr, t),
         State::SynSent => recv_connecting(sk, hdr),
         State::Established => return recv_connected(sk, skb, hdr),
