@@ -49,10 +49,6 @@ l2_kdir=${SIGKILL_L2_KDIR:-$KDIR}
 # L2's guest modules (l2_mod_path in guest-lib.sh).
 l2_ko=${SIGKILL_L2_KDIR:+${SIGKILL_L2_KO:?SIGKILL_L2_KO not set}}
 
-
-
-
-
 sigkill_guest() {
 	local g=$1
 	local label="host=$host_impl guest=$g" why qemu
