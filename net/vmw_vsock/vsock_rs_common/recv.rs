@@ -53,18 +53,24 @@ fn recv_connecting(vsk: &LockedSock, hdr: &Hdr) {
     }
 }
 
-/// An established socket (`virtio_transport_recv_connected`).  Returns
-/// whether the packet left the socket's state and its place in the
-/// connected table as they were (data and credit packets), so that the
-/// next packet of the connection may be handled without a new lookup.
+/// An established socket: the peer's credit recorded (for data,
+/// [`recv_data`] does that), then `virtio_transport_recv_connected`.
+/// Returns whether the packet left the socket's state and its place in
+/// the connected table as they were (data and credit packets), so that
+/// the next packet of the connection may be handled without a new lookup.
 fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
-    match rules::on_connected(hdr, vsk.peer_shutdown()) {
-        ConnectedAction::Enqueue => {
-            let Some(vvs) = vsk.trans::<VvSock>() else {
-                return false;
-            };
-            recv_data(vsk, vvs, skb, hdr)
+    let action = rules::on_connected(hdr, vsk.peer_shutdown());
+    if action == ConnectedAction::Enqueue {
+        if let Some(vvs) = vsk.trans::<VvSock>() {
+            return recv_data(vsk, vvs, skb, hdr);
         }
+    }
+    if space_update(vsk, hdr) {
+        vsk.write_space();
+    }
+    match action {
+        // Data for a socket without transport state: dropped.
+        ConnectedAction::Enqueue => false,
         ConnectedAction::SendCreditUpdate => {
             let _ = Common::send_credit_update(vsk);
             true
@@ -130,14 +136,6 @@ fn recv_data(vsk: &LockedSock, vvs: &VvSock, skb: SkbBox, hdr: &Hdr) -> bool {
     }
 }
 
-/// Whether `hdr` is data for the connection of `sk` (in `state`) with
-/// transport state: then [`recv_data`] records the peer's credit itself.
-fn is_data(sk: &LockedSock, state: State, hdr: &Hdr) -> bool {
-    state == State::Established
-        && rules::on_connected(hdr, sk.peer_shutdown()) == ConnectedAction::Enqueue
-        && sk.trans::<VvSock>().is_some()
-}
-
 /// A listening socket (`virtio_transport_recv_listen`).
 fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
     let fully_shut_down = sk.shutdown_flags() == b::VRS_SHUTDOWN_MASK;
@@ -179,8 +177,8 @@ fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
 
 /// One packet for the locked socket `sk`, as upstream handles it once the
 /// socket is found: follow a CID change, record the peer's credit and wake
-/// writers if there is room (for data, [`recv_data`] does that), then
-/// dispatch on the state.  Returns whether the next packet of the same
+/// writers if there is room (for an established socket, [`recv_connected`]
+/// does that), then dispatch on the state.  Returns whether the next packet of the same
 /// connection may go to the same socket.
 fn deliver(
     sk: &LockedSock,
@@ -196,13 +194,15 @@ fn deliver(
     // One read of the state, as upstream's: the resets of a device that
     // goes away change it without the socket lock.
     let state = sk.state();
-    if !is_data(sk, state, hdr) && space_update(sk, hdr) {
+    if state == State::Established {
+        return recv_connected(sk, skb, hdr);
+    }
+    if space_update(sk, hdr) {
         sk.write_space();
     }
     match state {
         State::Listen => recv_listen(sk, &skb, hdr, t),
         State::SynSent => recv_connecting(sk, hdr),
-        State::Established => return recv_connected(sk, skb, hdr),
         State::Closing => {
             if rules::on_closing(hdr) {
                 Common::do_close(sk, CloseCancel::Timeout);
