@@ -56,8 +56,9 @@ fn recv_connecting(vsk: &LockedSock, hdr: &Hdr) {
 /// An established socket: the peer's credit recorded (for data,
 /// [`recv_data`] does that), then `virtio_transport_recv_connected`.
 /// Returns whether the packet left the socket's state and its place in
-/// the connected table as they were (data and credit packets), so that
-/// the next packet of the connection may be handled without a new lookup.
+/// the connected table as they were (data, credit and unknown-op
+/// packets), so that the next packet of the connection may be handled
+/// without a new lookup.
 fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
     let action = rules::on_connected(hdr, vsk.peer_shutdown());
     if action == ConnectedAction::Enqueue {
@@ -69,7 +70,9 @@ fn recv_connected(vsk: &LockedSock, skb: SkbBox, hdr: &Hdr) -> bool {
         vsk.write_space();
     }
     match action {
-        // Data for a socket without transport state: dropped.
+        // Data for a socket without transport state: dropped.  Defensive
+        // only: `recv` has checked the socket's transport, and upstream
+        // has no such case.
         ConnectedAction::Enqueue => false,
         ConnectedAction::SendCreditUpdate => {
             let _ = Common::send_credit_update(vsk);
@@ -176,10 +179,11 @@ fn recv_listen(sk: &LockedSock, skb: &SkbBox, hdr: &Hdr, t: &VirtioTransport) {
 }
 
 /// One packet for the locked socket `sk`, as upstream handles it once the
-/// socket is found: follow a CID change, record the peer's credit and wake
-/// writers if there is room (for an established socket, [`recv_connected`]
-/// does that), then dispatch on the state.  Returns whether the next packet of the same
-/// connection may go to the same socket.
+/// socket is found: follow a CID change, then record the peer's credit,
+/// wake writers if there is room and dispatch on the state (for an
+/// established socket, [`recv_connected`] does all three).  Returns
+/// whether the next packet of the same connection may go to the same
+/// socket.
 fn deliver(
     sk: &LockedSock,
     t: &VirtioTransport,
@@ -239,10 +243,11 @@ pub(super) fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>) {
 /// Packets from transport `t`, in order.
 ///
 /// Upstream handles each packet on its own: socket lookup, `lock_sock`,
-/// `release_sock`.  Here the packets that follow a data or credit packet
-/// for an established connection, on the same connection, are handled under
-/// the same socket lock and without a new lookup: a loopback sender queues
-/// up to a socket buffer's worth of packets before the worker runs.  Each
+/// `release_sock`.  Here the packets that follow a data, credit or
+/// unknown-op packet for an established connection, on the same
+/// connection, are handled under the same socket lock and without a new
+/// lookup: a loopback sender queues up to a socket buffer's worth of
+/// packets before the worker runs.  Each
 /// packet still gets upstream's checks, wake-ups and taps in upstream's
 /// order; a packet that may change the socket's state or its place in the
 /// tables (shutdown, reset, a failed enqueue) ends the run, so the next one
