@@ -247,12 +247,12 @@ pub(super) fn recv_pkt(t: &VirtioTransport, skb: SkbBox, net: Option<&Net>) {
 /// unknown-op packet for an established connection, on the same
 /// connection, are handled under the same socket lock and without a new
 /// lookup: a loopback sender queues up to a socket buffer's worth of
-/// packets before the worker runs.  Each
-/// packet still gets upstream's checks, wake-ups and taps in upstream's
-/// order; a packet that may change the socket's state or its place in the
-/// tables (shutdown, reset, a failed enqueue) ends the run, so the next one
-/// is looked up again.  Each packet goes to the taps just before it is
-/// handled, so replies it causes are tapped after it, as upstream's.
+/// packets before the worker runs.  Each packet still gets upstream's
+/// checks, wake-ups and taps in upstream's order; a packet that may change
+/// the socket's state or its place in the tables (shutdown, reset, a
+/// failed enqueue) ends the run, so the next one is looked up again.
+/// Each packet goes to the taps just before it is handled, so replies it
+/// causes are tapped after it, as upstream's.
 pub(super) fn recv_pkts(t: &VirtioTransport, mut pkts: SkbListMut<'_>, origin: Origin<'_>) {
     while let Some(mut skb) = pkts.pop_front() {
         match origin {
