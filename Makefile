@@ -11,7 +11,7 @@
 #   make check                 every test suite; ends with "N passed, N failed"
 #   make vmtest SUITE=loopback IMPL=c|rust
 #   make guestlife [GUEST="c rust"] [VARIANT=debug]  the guest driver's life cycle
-#   make pair [HOST=c|rust] [GUEST="c rust"] [PAIR_CLOCK=icount|wall]
+#   make pair [HOST=c|rust] [GUEST="c rust"] [PAIR_CLOCK=icount|wall] [VARIANT=debug]
 #                              vhost backend HOST in a VM, virtio transport
 #                              GUEST in a nested VM: vsock_test both ways and
 #                              vmtest.sh's shared-VM cases, per GUEST
@@ -121,9 +121,21 @@ PAIR_CLOCK ?= icount
 # Each nested guest is bounded by PAIR_L2_TIMEOUT (default 1200 s of the
 # VM's clock) inside; VM_TIMEOUT bounds the whole run in wall seconds.
 PAIR_L2_TIMEOUT ?=
-pair: modules
-	@PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) PAIR_L2_KDIR=$(PAIR_L2_KDIR) \
-		VM_ENV="PAIR_L2_TIMEOUT PAIR_L2_KDIR" \
+# VARIANT=debug: L1 runs the debug kernel, L2 the default one (as for
+# sigkill), with our guest modules built for it first and kept in
+# PAIR_L2_KO.
+PAIR_L2_KO = $(VSOCK_RUST_CACHE)/pair-l2-ko
+pair:
+	@set -e; l2_kdir=$(PAIR_L2_KDIR) l2_ko=; if [ "$(VARIANT)" = debug ]; then \
+		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
+		mkdir -p $(PAIR_L2_KO); \
+		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko \
+			net/vmw_vsock/vsock_rs_loopback.ko $(PAIR_L2_KO)/; \
+		l2_kdir=$$(scripts/build-kernel.sh default | tail -n 1) l2_ko=$(PAIR_L2_KO); \
+	fi; \
+	$(MAKE) --no-print-directory modules; \
+	PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) PAIR_L2_KDIR=$$l2_kdir PAIR_L2_KO=$$l2_ko \
+		VM_ENV="PAIR_L2_TIMEOUT PAIR_L2_KDIR PAIR_L2_KO" \
 		VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
 		VM_TIMEOUT=$$(( $(or $(PAIR_L2_TIMEOUT),1200) * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \

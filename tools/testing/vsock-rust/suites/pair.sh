@@ -51,9 +51,17 @@ port_a=15100 port_b=15200 port_l=15300
 l2_limit=${PAIR_L2_TIMEOUT:-1200}
 # PAIR_L2_KDIR: another kernel build for L2 (its bzImage and, for GUEST=c,
 # its C modules), e.g. the default kernel under a debug L1, whose own
-# KASAN L2 does not boot within the limits under nested TCG.  The Rust
-# guest's modules are built for L1's kernel: use GUEST=c with it.
+# KASAN L2 does not boot within the limits under nested TCG.  With it,
+# PAIR_L2_KO is a directory with our guest modules built for that kernel
+# (vsock_rs_common, vsock_rs_virtio, vsock_rs_loopback: make pair
+# VARIANT=debug builds them); without PAIR_L2_KO they come from this
+# tree, built for L1's kernel, so that only GUEST=c works.
 l2_kdir=${PAIR_L2_KDIR:-$KDIR}
+l2_ko=${PAIR_L2_KDIR:+${PAIR_L2_KO:-}}
+# l2_path MODULE: a guest module for L2's kernel.
+l2_path() {
+	if [ -n "$l2_ko" ]; then l2_mod_path "$1"; else KDIR=$l2_kdir mod_path "$1"; fi
+}
 run_limit=300
 
 list=$(vhost_mods "$host_impl") ||
@@ -167,14 +175,14 @@ pair_guest() {
 		return 1
 	}
 	read -r -a mods <<<"$list"
-	if m=$(KDIR=$l2_kdir missing "${mods[@]}"); then
+	if m=$(missing_at l2_path "${mods[@]}"); then
 		note "pair $label: module not built ($m)"
 		record_fail "$g"
 		return 1
 	fi
-	loopback=$(KDIR=$l2_kdir mod_path "${mods[2]}")
+	loopback=$(l2_path "${mods[2]}")
 	local ko=()
-	for m in "${mods[@]:0:2}"; do ko+=("$(KDIR=$l2_kdir mod_path "$m")"); done
+	for m in "${mods[@]:0:2}"; do ko+=("$(l2_path "$m")"); done
 	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$OUT/l2-$g.cpio.gz" \
 		"sh /bin/l2-pair.sh $port_a $port_b $port_l ${loopback##*/}" "${ko[@]}" -- \
 		"$vt_static" "$ROOT/tools/testing/vsock-rust/l2-pair.sh" \
