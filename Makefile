@@ -243,7 +243,8 @@ vhostuser: deps modules
 # vhost_vsock_rs against C vhost_vsock (BENCH_HOSTS="c rust") in
 # alternating rounds, under the same C guest driver in L2, the guest
 # part's cases and sizes (make bench BENCH_PARTS=host).  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
-# interrupts, switches, CPU split per case; slower, for diagnosis only).
+# interrupts, switches, CPU split per case; slower, for diagnosis only);
+# BENCH_GUEST_STAT=1: the counters alone, no packet capture.
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
 BENCH_PINGS ?= 10000
@@ -270,7 +271,7 @@ bench: deps modules
 		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
 		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
 		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
-		VM_ENV="BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
+		VM_ENV="BENCH_GUEST_STAT BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
 		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \

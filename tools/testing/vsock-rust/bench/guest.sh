@@ -48,6 +48,10 @@
 # L2LOG": its main thread's system calls; L2LOG becomes l2-wrap.log, saved
 # with the boot's logs; ptrace slows QEMU, so rates of such runs are not
 # comparable),
+# BENCH_GUEST_STAT=1 (counters with no packet capture: L2-DIAG lines in
+# L2's log around each run, and L1's per-CPU ticks and the CPU times of
+# L2's QEMU threads around each ping-pong run in l1stat.log; L2 runs a
+# few more programs between the runs, none during one),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
 # of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
 # bench/insnprof.py; rates of such runs are not comparable).
@@ -170,6 +174,28 @@ l2_pin_vcpus() {
 	return 1
 }
 
+# l1stat WHAT: with BENCH_GUEST_STAT=1, L1's per-CPU ticks (/proc/stat's
+# cpuN lines) at a step, in GDIR/l1stat.log (shell builtins: no process).
+l1stat() {
+	[ -n "${BENCH_GUEST_STAT:-}" ] || return 0
+	local l
+	{
+		printf '%s r%s %s' "$EPOCHREALTIME" "$r" "$*"
+		while read -r l; do
+			case $l in cpu[0-9]*) printf ' | %s' "$l" ;; esac
+		done </proc/stat
+		# L2's QEMU threads: name, utime, stime, last CPU.
+		local t f c
+		for t in /proc/"${qemu_pid:-0}"/task/*; do
+			read -r l <"$t/stat" 2>/dev/null || continue
+			read -r c <"$t/comm" || continue
+			read -r -a f <<<"${l#*) }"
+			printf ' | %s %s %s cpu%s' "${c// /_}" "${f[11]}" "${f[12]}" "${f[36]}"
+		done
+		echo
+	} >>"$GDIR/l1stat.log"
+}
+
 # lt WHAT: L1's time at a step ($EPOCHREALTIME: no process).
 lt() { echo "$EPOCHREALTIME r$r $*" >>"$GDIR/times.log"; }
 
@@ -210,7 +236,9 @@ guest_cases() {
 	lt "$cfg lat"
 	$l1_pin "$pingpong" client 3 $P_LAT 4096 20 >/dev/null || return 1
 	for size in $GUEST_SIZES; do
+		l1stat "$cfg lat-$size before"
 		$l1_pin "$pingpong" client 3 $P_LAT "$size" "$GUEST_PINGS" >"$GDIR/$cfg-lat-$size.log" || return 1
+		l1stat "$cfg lat-$size after"
 	done
 	# The next configuration's receivers, before L2 can start sending.
 	[ -z "$next" ] || g2h_listen "$next"
@@ -259,7 +287,7 @@ l2_params() {
 	local IFS=,
 	echo "vsb.cfg=$* vsb.bytes=$GUEST_BYTES vsb.warm=$GUEST_WARM vsb.bufs=${GUEST_BUFS// /,}" \
 		"vsb.reps=$GUEST_REPS" \
-		"${GUEST_DIAG:+vsb.diag=1}" "${BENCH_INSNPROF:+nokaslr}" \
+		"$([ -z "$GUEST_DIAG${BENCH_GUEST_STAT:-}" ] || echo vsb.diag=1)" "${BENCH_INSNPROF:+nokaslr}" \
 		"$([ -z "${BENCH_INSNPROF:-}${L1PROF:-}" ] || echo vsb.prof=1)"
 }
 
@@ -353,7 +381,7 @@ guest_boot() {
 	[ ! -e "$GDIR/l2-extra" ] || mv "$GDIR/l2-extra" "$GDIR/l2-extra.log"
 	cp "$GDIR"/*.log "$keep/"
 	cat "$GDIR/times.log" >>"$OUT/guest-times.log"
-	grep -aE '^L2-(UP|CFG|H2G|STATUS|SPLAT)' "$log" | sed "s/^/  /"
+	grep -aE '^L2-(UP|LAYOUT|CFG|H2G|STATUS|SPLAT)' "$log" | sed "s/^/  /"
 	echo "  L2 run with $name: $(echo "$EPOCHREALTIME - $t0" | bc) s (L1's clock)"
 	if [ $rc != 0 ] || ! grep -q "L2-STATUS: 0" "$log" || grep -q "L2-SPLAT" "$log"; then
 		echo "guest $name round $r failed; L2 console:" >&2

@@ -119,9 +119,11 @@ static int client(unsigned int cid, unsigned int port, size_t size, int count)
 	}
 	close(fd);
 	qsort(rtt, count, sizeof(*rtt), cmp_u64);
-	printf("size=%zu count=%d median_us=%.1f p99_us=%.1f\n", size, count,
-	       rtt[count / 2] / 1000.0, rtt[(count * 99) / 100 < count ?
-					    (count * 99) / 100 : count - 1] / 1000.0);
+	printf("size=%zu count=%d median_us=%.1f p99_us=%.1f min_us=%.1f p25_us=%.1f p75_us=%.1f p90_us=%.1f\n",
+	       size, count, rtt[count / 2] / 1000.0,
+	       rtt[(count * 99) / 100] / 1000.0, rtt[0] / 1000.0,
+	       rtt[count / 4] / 1000.0, rtt[(count * 3) / 4] / 1000.0,
+	       rtt[(count * 9) / 10] / 1000.0);
 	return 0;
 }
 
