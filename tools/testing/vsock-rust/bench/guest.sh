@@ -50,8 +50,9 @@
 # comparable),
 # BENCH_GUEST_STAT=1 (counters with no packet capture: L2-DIAG lines in
 # L2's log around each run, and L1's per-CPU ticks and the CPU times of
-# L2's QEMU threads around each ping-pong run in l1stat.log; L2 runs a
-# few more programs between the runs, none during one),
+# L2's QEMU threads after each throughput run and around each ping-pong
+# run in l1stat.log; L2 runs a few more programs between the runs, none
+# during one),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
 # of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
 # bench/insnprof.py; rates of such runs are not comparable).
@@ -175,7 +176,8 @@ l2_pin_vcpus() {
 }
 
 # l1stat WHAT: with BENCH_GUEST_STAT=1, L1's per-CPU ticks (/proc/stat's
-# cpuN lines) at a step, in GDIR/l1stat.log (shell builtins: no process).
+# cpuN lines) and the CPU times of L2's QEMU threads at a step, in
+# GDIR/l1stat.log (shell builtins: no process).
 l1stat() {
 	[ -n "${BENCH_GUEST_STAT:-}" ] || return 0
 	local l
@@ -220,8 +222,15 @@ g2h_listen() {
 # configuration L2 loads next in this boot, if any.
 guest_cases() {
 	local cfg=$1 next=$2 i k buf size
-	# g2h: L1's receivers end with their streams (or when L2 ends).
-	wait "${g2h_rx[@]}" || { echo "guest $cfg: a g2h receiver failed or L2 ended early" >&2; return 1; }
+	# g2h: L1's receivers end with their streams (or when L2 ends), one
+	# after the other (BENCH_GUEST_STAT: the counters after each).
+	local p n=0
+	l1stat "$cfg g2h start"
+	for p in "${g2h_rx[@]}"; do
+		wait "$p" || { echo "guest $cfg: a g2h receiver failed or L2 ended early" >&2; return 1; }
+		l1stat "$cfg g2h receiver $n done"
+		n=$((n + 1))
+	done
 	# h2g: warm-up, then the cases (L2 prints its rates).
 	lt "$cfg h2g"
 	for ((k = 0; k <= GUEST_REPS; k++)); do
@@ -229,6 +238,7 @@ guest_cases() {
 		for buf in $GUEST_BUFS; do
 			retry_send $((P_H2G + 10 * k + i)) "$([ $k = 0 ] && echo "$GUEST_WARM" || echo "$GUEST_BYTES")" \
 				"$buf" "$GDIR/$cfg-h2g-tx-$buf-$k.log" || return 1
+			l1stat "$cfg h2g-$buf/$k sent"
 			i=$((i + 1))
 		done
 	done

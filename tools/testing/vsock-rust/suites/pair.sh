@@ -386,10 +386,26 @@ fi
 load_mods "${host_mods[@]}" || exit 1
 [ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock" >&2; exit 1; }
 echo "=== pair: host $host_impl ($(transports | xargs)), guests: $*"
+# With kmemleak (the debug kernel): what was left before the pairings is
+# not theirs.
+leaks >/dev/null
 suite_start=$(date +%s)
 for g in "$@"; do
 	pair_guest "$g" || status=1
 done
 note "pair host=$host_impl: $# guest(s) in $(($(date +%s) - suite_start)) s"
 unload_mods "${host_mods[@]}" || status=1
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# After the backend's unload: whatever L1 still holds of the
+	# pairings is a leak.
+	leaks >"$OUT/pair-kmemleak.txt"
+	if [ -s "$OUT/pair-kmemleak.txt" ]; then
+		note "pair host=$host_impl: kmemleak: $(grep -c unreferenced "$OUT/pair-kmemleak.txt") objects"
+		head -40 "$OUT/pair-kmemleak.txt"
+		record "pair host=$host_impl kmemleak" 0 1
+		status=1
+	else
+		record "pair host=$host_impl kmemleak" 1 0
+	fi
+fi
 [ $status = 0 ]
