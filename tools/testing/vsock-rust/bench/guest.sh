@@ -52,7 +52,9 @@
 # L2's log around each run, and L1's per-CPU ticks and the CPU times of
 # L2's QEMU threads after each throughput run and around each ping-pong
 # run in l1stat.log; L2 runs a few more programs between the runs, none
-# during one),
+# during one; L1 reads its counters with shell builtins when a step of
+# its own ends, which for a guest-to-host run is while L2 sends the
+# next),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
 # of each run in the boot's logs, prof/CFG_CASE-before|after.prof, for
 # bench/insnprof.py; rates of such runs are not comparable).
@@ -189,9 +191,8 @@ l1stat() {
 		# L2's QEMU threads: name, utime, stime, last CPU.
 		local t f c
 		for t in /proc/"${qemu_pid:-0}"/task/*; do
-			read -r l <"$t/stat" 2>/dev/null || continue
-			read -r c <"$t/comm" || continue
-			read -r -a f <<<"${l#*) }"
+			{ read -r l <"$t/stat" && read -r c <"$t/comm"; } 2>/dev/null || continue
+			read -r -a f <<<"${l##*) }"
 			printf ' | %s %s %s cpu%s' "${c// /_}" "${f[11]}" "${f[12]}" "${f[36]}"
 		done
 		echo
@@ -243,8 +244,14 @@ guest_cases() {
 		done
 	done
 	# Latency: L1 is the client (its clock), L2 echoes; a few pings first.
+	# L2 starts its server once the rest of its step has run; the client
+	# retries its connect for about 10 s, and is run again while L2 lives.
 	lt "$cfg lat"
-	$l1_pin "$pingpong" client 3 $P_LAT 4096 20 >/dev/null || return 1
+	local try
+	for try in 1 2 3; do
+		$l1_pin "$pingpong" client 3 $P_LAT 4096 20 >/dev/null && break
+		kill -0 "$qemu_pid" 2>/dev/null && [ "$try" -lt 3 ] || return 1
+	done
 	for size in $GUEST_SIZES; do
 		l1stat "$cfg lat-$size before"
 		$l1_pin "$pingpong" client 3 $P_LAT "$size" "$GUEST_PINGS" >"$GDIR/$cfg-lat-$size.log" || return 1

@@ -64,7 +64,7 @@ def parse_l2(path):
         m = re.match(r"L2-DIAG: (\S+) (\S+) (before|after) (.*)", line)
         if not m:
             continue
-        vals = {k: int(v) for k, v in (f.split("=") for f in m.group(4).split())}
+        vals = {k: float(v) for k, v in (f.split("=") for f in m.group(4).split())}
         key = (m.group(1), m.group(2))
         if m.group(3) == "before":
             before[key] = vals

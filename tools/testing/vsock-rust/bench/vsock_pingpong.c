@@ -6,7 +6,8 @@
  *       echo every connection back, one connection at a time, forever
  *   vsock_pingpong client CID PORT SIZE COUNT
  *       send COUNT messages of SIZE bytes, each after the previous one came
- *       back whole; print "size=S count=N median_us=M p99_us=P"
+ *       back whole; print "size=S count=N median_us=M p99_us=P min_us=..
+ *       p25_us=.. p75_us=.. p90_us=.." (round trips in microseconds)
  *
  * Part of vsock-rust's benchmark (make bench); runs inside the test VM.
  */

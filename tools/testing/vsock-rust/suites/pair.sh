@@ -29,6 +29,12 @@
 #     on this machine), on a 9p root, and it lets modprobe pick the guest's
 #     modules; this suite does what those three cases check, with our L2.
 #
+# and, with kmemleak (the debug kernel), once for all guests
+#
+#   pair host=H kmemleak: N passed, N failed
+#     kmemleak's report after the backend's unload is empty (a report is
+#     printed, and its "unreferenced object" lines fail the VM run too);
+#
 # and a line per run for diagnosis (not counted by check.sh).  Logs: OUT/
 # pair-G-*.log, L2's console in OUT/l2-G-console.log.
 #
