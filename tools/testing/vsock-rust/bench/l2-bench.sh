@@ -50,10 +50,14 @@ d() {
 	fi
 	[ -n "$diag" ] || return 0
 	echo "L2-DIAG: $1 $2 $3 $(awk '
-		/virtio0-/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
-			printf "%s=%d ", $NF, n }
-		/^ *(LOC|RES|CAL|TLB|SPU|PMI|IWI|NMI):/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
-			printf "%s=%d ", tolower(substr($1, 1, length($1) - 1)), n }
+		# An interrupt line of /proc/interrupts: its counts over all CPUs.
+		function cpus_total(i, n) {
+			for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+			return n
+		}
+		/virtio0-/ { printf "%s=%d ", $NF, cpus_total() }
+		/^ *(LOC|RES|CAL|TLB|SPU|PMI|IWI|NMI):/ {
+			printf "%s=%d ", tolower(substr($1, 1, length($1) - 1)), cpus_total() }
 		/^intr / { printf "intr=%d ", $2 }
 		/^softirq / { printf "softirq=%d ", $2 }
 		/^cpu / { printf "user=%d sys=%d irq=%d idle=%d ", $2 + $3, $4, $7 + $8, $5 + $6 }
