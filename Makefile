@@ -62,6 +62,7 @@ kernel:
 modules:
 	@set -e; k=$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1); \
 	$(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) modules; \
+	$(MAKE) -C "$$k" M=$(ROOT)/tools/testing/vsock-rust/bench/pad $(KBUILD_ARGS) modules; \
 	scripts/build-static-tools.sh "$$k" >/dev/null
 	@$(MAKE) --no-print-directory -C samples/vsock
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
@@ -244,7 +245,9 @@ vhostuser: deps modules
 # alternating rounds, under the same C guest driver in L2, the guest
 # part's cases and sizes (make bench BENCH_PARTS=host).  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
 # interrupts, switches, CPU split per case; slower, for diagnosis only);
-# BENCH_GUEST_STAT=1: the counters alone, no packet capture.
+# BENCH_GUEST_STAT=1: the counters alone, no packet capture.  BENCH_PAD:
+# random (default) or 0-15 pages of padding modules before the modules
+# under test, in each L2 boot and before each backend in L1.
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
 BENCH_PINGS ?= 10000
@@ -271,12 +274,14 @@ bench: deps modules
 		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
 		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
 		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
-		VM_ENV="BENCH_GUEST_STAT BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
+		VM_ENV="BENCH_PAD BENCH_GUEST_STAT BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
 		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \
 		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
 	rc=0; /usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log" || rc=$$?; \
+	if [ "$$(cat "$$log/status" 2>/dev/null)" != 0 ]; then \
+		echo "bench: the VM run failed; the table has only what it measured" >&2; rc=1; fi; \
 	if [ -n "$(BENCH_GUEST_DIAG)" ]; then \
 		/usr/bin/python3 tools/testing/vsock-rust/bench/guest_diag.py "$$log" || rc=1; fi; \
 	exit $$rc
@@ -329,7 +334,8 @@ fmtcheck:
 
 clean:
 	@k=$$(ls -d $(VSOCK_RUST_CACHE)/build-*-$(VARIANT)-* 2>/dev/null | tail -n 1); \
-	if [ -n "$$k" ]; then $(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) clean; fi
+	if [ -n "$$k" ]; then $(MAKE) -C "$$k" M=$(ROOT) $(KBUILD_ARGS) clean; \
+		$(MAKE) -C "$$k" M=$(ROOT)/tools/testing/vsock-rust/bench/pad $(KBUILD_ARGS) clean; fi
 	rm -f rust/bindings/bindings_generated.rs
 	$(MAKE) -C samples/vsock clean
 	$(MAKE) -C tools/testing/vsock-rust/bench clean

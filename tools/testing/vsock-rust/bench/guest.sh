@@ -111,7 +111,8 @@ guest_prepare() {
 	local files=("$perf" "$pingpong" "$ROOT/tools/testing/vsock-rust/bench/l2-bench.sh"
 		"$KDIR/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko"
 		"$KDIR/net/vmw_vsock/vmw_vsock_virtio_transport.ko"
-		"$ROOT/net/vmw_vsock/vsock_rs_common.ko" "$ROOT/net/vmw_vsock/vsock_rs_virtio.ko")
+		"$ROOT/net/vmw_vsock/vsock_rs_common.ko" "$ROOT/net/vmw_vsock/vsock_rs_virtio.ko"
+		"$ROOT"/tools/testing/vsock-rust/bench/pad/vsb_pad{1,2,4,8}.ko)
 	"$ROOT/tools/testing/vsock-rust/mkinitramfs.sh" "$GDIR/l2.cpio.gz" "sh /bin/l2-bench.sh" \
 		-- "${files[@]}" || return 1
 	# Uncompressed: L2 would spend seconds of L1 time inflating it.
@@ -299,11 +300,37 @@ guest_results() {
 	done
 }
 
+# bench_pad: the padding of one boot or backend load, 0-15 pages
+# (bench/pad/vsb_pad.h): BENCH_PAD, or by default a random number.
+bench_pad() {
+	case ${BENCH_PAD:-random} in
+	random) echo $((RANDOM % 16)) ;;
+	[0-9] | 1[0-5]) echo "$BENCH_PAD" ;;
+	*) echo "BENCH_PAD: 'random' or 0-15, not '$BENCH_PAD'" >&2; return 1 ;;
+	esac
+}
+
+# pad_load N and pad_unload N: L1's padding modules for N, before a
+# backend's modules and after them (the host part).
+pad_load() {
+	local b
+	for b in 1 2 4 8; do
+		[ $(($1 & b)) = 0 ] || insmod "$ROOT/tools/testing/vsock-rust/bench/pad/vsb_pad$b.ko" || return 1
+	done
+}
+pad_unload() {
+	local b
+	for b in 1 2 4 8; do
+		[ $(($1 & b)) = 0 ] || rmmod "vsb_pad$b" || return 1
+	done
+}
+
 # l2_params CFG...: bench/l2-bench.sh's parameters.
 l2_params() {
-	local IFS=,
+	local IFS=, pad
+	pad=$(bench_pad) || return 1
 	echo "vsb.cfg=$* vsb.bytes=$GUEST_BYTES vsb.warm=$GUEST_WARM vsb.bufs=${GUEST_BUFS// /,}" \
-		"vsb.reps=$GUEST_REPS" \
+		"vsb.reps=$GUEST_REPS vsb.pad=$pad" \
 		"$([ -z "$GUEST_DIAG${BENCH_GUEST_STAT:-}" ] || echo vsb.diag=1)" "${BENCH_INSNPROF:+nokaslr}" \
 		"$([ -z "${BENCH_INSNPROF:-}${L1PROF:-}" ] || echo vsb.prof=1)"
 }
@@ -342,6 +369,8 @@ guest_boot() {
 		prof_watch "$log" &
 		watch=$!
 	fi
+	local params
+	params=$(l2_params "${cfgs[@]}") || return 1
 	g2h_listen "${cfgs[0]}"
 	t0=$EPOCHREALTIME
 	lt "boot $name"
@@ -353,7 +382,7 @@ guest_boot() {
 			-accel tcg -m "${BENCH_L2_MEM:-256M}" \
 			-smp "${BENCH_L2_CPUS:-1}" -mem-prealloc -nographic -no-reboot -nic none \
 			-kernel "$GDIR/bzImage" -initrd "$GDIR/l2.cpio" \
-			-append "console=ttyS0 quiet panic=-1 oops=panic $(l2_params "${cfgs[@]}")" \
+			-append "console=ttyS0 quiet panic=-1 oops=panic $params" \
 			-device vhost-vsock-pci,guest-cid=3 ${qargs//L2LOG/$GDIR/l2-extra} \
 			</dev/null >"$log" 2>&1 &
 		echo $! >"$GDIR/qemu.pid"
@@ -398,7 +427,7 @@ guest_boot() {
 	[ ! -e "$GDIR/l2-extra" ] || mv "$GDIR/l2-extra" "$GDIR/l2-extra.log"
 	cp "$GDIR"/*.log "$keep/"
 	cat "$GDIR/times.log" >>"$OUT/guest-times.log"
-	grep -aE '^L2-(UP|LAYOUT|CFG|H2G|STATUS|SPLAT)' "$log" | sed "s/^/  /"
+	grep -aE '^L2-(UP|LAYOUT|PAD|CFG|H2G|STATUS|SPLAT)' "$log" | sed "s/^/  /"
 	echo "  L2 run with $name: $(echo "$EPOCHREALTIME - $t0" | bc) s (L1's clock)"
 	if [ $rc != 0 ] || ! grep -q "L2-STATUS: 0" "$log" || grep -q "L2-SPLAT" "$log"; then
 		echo "guest $name round $r failed; L2 console:" >&2

@@ -12,12 +12,15 @@
 #   vsb.prof=1        L2-PROF lines around each run, each followed by a
 #                     second's pause: L1 asks bench/insnprof.c for a
 #                     snapshot of L2's instruction counts meanwhile
+#   vsb.pad=N         first load the padding modules (bench/pad) of the
+#                     bits of N (0-15): vsb_pad1, 2, 4, 8, which move the
+#                     modules under test by N pages of text and of data
 #
 # Ports as in guest.sh: g2h receivers in L1 on 20500 + 10 * run + n for
 # the n-th buffer size (from 1; run 0 is the warm-up), h2g receivers here
 # on 20600 + 10 * run + n likewise, the ping-pong server here on 20430,
 # the end of a configuration on 20439.
-cfgs= bytes= warm= bufs= diag= prof= reps=1
+cfgs= bytes= warm= bufs= diag= prof= reps=1 pad=0
 for a in $(cat /proc/cmdline); do
 	case $a in
 	vsb.cfg=*) cfgs=${a#*=} ;;
@@ -27,6 +30,7 @@ for a in $(cat /proc/cmdline); do
 	vsb.diag=1) diag=1 ;;
 	vsb.prof=1) prof=1 ;;
 	vsb.reps=*) reps=${a#*=} ;;
+	vsb.pad=*) pad=${a#*=} ;;
 	esac
 done
 bufs=$(echo "$bufs" | tr , ' ')
@@ -64,6 +68,12 @@ d() {
 		/^ctxt/ { printf "ctxt=%d ", $2 }
 		FILENAME == "/proc/uptime" { printf "up=%s idlesec=%s", $1, $2 }' /proc/interrupts /proc/stat /proc/uptime)"
 }
+
+# The padding modules, for every configuration of this boot.
+for b in 1 2 4 8; do
+	[ $((pad & b)) = 0 ] || insmod /bin/vsb_pad$b.ko || exit 1
+done
+echo "L2-PAD: $pad pages"
 
 load() {
 	case $1 in

@@ -11,7 +11,10 @@
 # bench/guest.sh); BENCH_GUEST_BOOT: "each" (one L2 boot per configuration
 # and round) or "one" (one per round, for the smoke run); BENCH_GUEST_REPS:
 # runs of each guest throughput case per boot (1); BENCH_GUEST_DIAG=1:
-# diagnostics (bench/guest_diag.py).  Senders run on CPU 0 and receivers on CPU 1, so that both
+# diagnostics (bench/guest_diag.py); BENCH_PAD: the padding modules
+# (bench/pad) loaded before the modules under test in each L2 boot and, in
+# the host part, before each backend in L1: "random" (the default, 0-15
+# pages drawn for each) or a fixed 0-15.  Senders run on CPU 0 and receivers on CPU 1, so that both
 # implementations see the same placement in every round; the scheduler's
 # choices were the largest source of spread.  Every measurement goes to $OUT/bench.csv as
 # "round,impl,case,metric,value"; tools/testing/vsock-rust/bench/report.py
@@ -158,12 +161,18 @@ if [[ " $parts " == *" host "* ]]; then
 	guest_prepare || exit 1
 	for r in $(seq "$rounds"); do
 		for h in $(order "$r" "$hosts"); do
-			echo "round $r: host backend $h, guest c"
+			# The backend's modules move by a padding of 0-15 pages in
+			# L1 (bench_pad), as the guest's do in L2.
+			pad=$(bench_pad) || exit 1
+			echo "round $r: host backend $h, guest c, L1 padding $pad pages"
+			pad_load "$pad" || exit 1
 			guest_host_load "$h" || exit 1
+			echo "  L1: $(awk '/^(vhost_vsock|vhost_vsock_rs|vhost) / { printf "%s at %s ", $1, $6 }' /proc/modules)"
 			GUEST_HOST=$h
 			guest_boot "$r" c || exit 1
 			GUEST_HOST=
 			guest_host_unload "$h" || exit 1
+			pad_unload "$pad" || exit 1
 		done
 	done
 	guest_finish
