@@ -246,8 +246,8 @@ vhostuser: deps modules
 # part's cases and sizes (make bench BENCH_PARTS=host).  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
 # interrupts, switches, CPU split per case; slower, for diagnosis only);
 # BENCH_GUEST_STAT=1: the counters alone, no packet capture.  BENCH_PAD:
-# random (default) or 0-15 pages of padding modules before the modules
-# under test, in each L2 boot and before each backend in L1.
+# random (default) or 0-15 pages of padding modules (of text) before the
+# modules under test, in each L2 boot and before each backend in L1.
 ROUNDS ?= 5
 BENCH_BYTES ?= 1G
 BENCH_PINGS ?= 10000
@@ -269,7 +269,7 @@ ALT_KO_DIR ?=
 BENCH_CLOCK ?= icount
 bench: deps modules
 	@$(MAKE) --no-print-directory -C tools/testing/vsock-rust/bench
-	@set -e; log=$$(BENCH_IMPLS="$(BENCH_IMPLS)" ALT_KO_DIR="$(ALT_KO_DIR)" \
+	@set -e; vmrc=0; log=$$(set -o pipefail; BENCH_IMPLS="$(BENCH_IMPLS)" ALT_KO_DIR="$(ALT_KO_DIR)" \
 		BENCH_CLOCK=$(BENCH_CLOCK) VM_ICOUNT=$(if $(filter icount,$(BENCH_CLOCK)),0,) \
 		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
 		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
@@ -278,10 +278,10 @@ bench: deps modules
 		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \
-		sed -nE 's/.*log (.*)\/console.log$$/\1/p'); \
+		sed -nE 's/.*log (.*)\/console.log$$/\1/p') || vmrc=$$?; \
 	rc=0; /usr/bin/python3 tools/testing/vsock-rust/bench/report.py "$$log" || rc=$$?; \
-	if [ "$$(cat "$$log/status" 2>/dev/null)" != 0 ]; then \
-		echo "bench: the VM run failed; the table has only what it measured" >&2; rc=1; fi; \
+	if [ $$vmrc != 0 ]; then \
+		echo "bench: the VM run failed (vm.sh: suite status, kernel report or timeout)" >&2; rc=1; fi; \
 	if [ -n "$(BENCH_GUEST_DIAG)" ]; then \
 		/usr/bin/python3 tools/testing/vsock-rust/bench/guest_diag.py "$$log" || rc=1; fi; \
 	exit $$rc

@@ -36,7 +36,7 @@ done
 bufs=$(echo "$bufs" | tr , ' ')
 echo "L2-PARAMS: $(cat /proc/cmdline)"
 # Where the kernel lies (the test kernels have no KASLR: the same in
-# every boot, as are the modules' addresses in L2-CFG) and its clock.
+# every boot; the modules move with vsb.pad, see L2-CFG) and its clock.
 echo "L2-LAYOUT: _text $(sed -n '/ T _text$/ { s/ T _text$//p; q; }' /proc/kallsyms)" \
 	"clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 dmesg | grep -iE 'tsc:|clocksource:' | sed 's/^/L2-CLOCK: /'
