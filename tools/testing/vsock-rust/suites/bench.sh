@@ -124,6 +124,13 @@ if [[ " $parts " == *" loopback "* ]]; then
 	done
 fi
 
+# BENCH_PAD is checked once here, before anything is loaded (bench_pad,
+# bench/guest.sh, draws each padding).
+if [[ " $parts " == *" guest "* || " $parts " == *" host "* ]]; then
+	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
+	bench_pad >/dev/null || exit 1
+fi
+
 # The guest drivers.  Failures exit explicitly: guest-run.sh's set -e does
 # not hold in the suite (it runs on the left of ||).
 if [[ " $parts " == *" guest "* ]]; then
