@@ -124,8 +124,9 @@ if [[ " $parts " == *" loopback "* ]]; then
 	done
 fi
 
-# BENCH_PAD is checked once here, before anything is loaded (bench_pad,
-# bench/guest.sh, draws each padding).
+# The guest and host parts' machinery (bench/guest.sh); BENCH_PAD is
+# checked once here, before anything is loaded (bench_pad draws each
+# padding).
 if [[ " $parts " == *" guest "* || " $parts " == *" host "* ]]; then
 	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
 	bench_pad >/dev/null || exit 1
@@ -134,7 +135,6 @@ fi
 # The guest drivers.  Failures exit explicitly: guest-run.sh's set -e does
 # not hold in the suite (it runs on the left of ||).
 if [[ " $parts " == *" guest "* ]]; then
-	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
 	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
 		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 	echo "guest drivers: $GUEST_CONFIGS; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
@@ -160,7 +160,6 @@ fi
 # rounds), one L2 boot per backend and round; guest_boot returns once L2's
 # QEMU has ended, so the backend is unloaded with no user left.
 if [[ " $parts " == *" host "* ]]; then
-	. "$ROOT/tools/testing/vsock-rust/bench/guest.sh"
 	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
 		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 	hosts=${BENCH_HOSTS:-c rust}
