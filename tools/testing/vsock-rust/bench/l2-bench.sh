@@ -14,7 +14,8 @@
 #                     snapshot of L2's instruction counts meanwhile
 #   vsb.pad=N         first load the padding modules (bench/pad) of the
 #                     bits of N (0-15): vsb_pad1, 2, 4, 8, which move the
-#                     modules under test by N pages of text and of data
+#                     text of the modules under test by N pages (their
+#                     data by more)
 #
 # Ports as in guest.sh: g2h receivers in L1 on 20500 + 10 * run + n for
 # the n-th buffer size (from 1; run 0 is the warm-up), h2g receivers here
