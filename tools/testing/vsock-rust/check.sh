@@ -50,23 +50,74 @@ clippy_build() {
 	[ $rc = 0 ] && ! grep -qE '^(warning|error)' <<<"$out"
 }
 
-# run_vm_suites KDIR PREFIX SUITE...: one VM per suite ("name args").
+# vm_log PREFIX SUITE: the log of one suite's VM ("name args").
+vm_log() {
+	local s=$2
+	echo "$logs/vm-${1:+debug-}${s// /-}.log"
+}
+
+# vm_run KDIR PREFIX SUITE: one VM for a suite; its output goes to its log,
+# its status to the log's .rc.
+vm_run() {
+	local log rc=0
+	log=$(vm_log "$2" "$3")
+	# shellcheck disable=SC2086 # the suite's name and arguments
+	"$here/vm.sh" "$1" $3 >"$log" 2>&1 || rc=$?
+	echo "$rc" >"${log%.log}.rc"
+}
+
+# vm_count PREFIX SUITE: count the suite's finished VM run.
+vm_count() {
+	local prefix=$1 log name
+	log=$(vm_log "$1" "$2")
+	name=${log#"$logs"/vm-}
+	name=${name%.log}
+	if [ "$(cat "${log%.log}.rc" 2>/dev/null)" = 0 ]; then
+		count_vm "$log" "$prefix" || add "${prefix}vm $name" 1 0
+	else
+		cat "$log"
+		if count_vm "$log" "$prefix"; then
+			add "${prefix}vm $name (run)" 0 1
+		else
+			add "${prefix}vm $name" 0 1
+		fi
+	fi
+	tail -n 1 "$log"
+}
+
+# run_vm_suites KDIR PREFIX SUITE...: one VM per suite, one after the other.
 run_vm_suites() {
-	local kd=$1 prefix=$2 s name
+	local kd=$1 prefix=$2 s
 	shift 2
 	for s in "$@"; do
-		name=${prefix:+debug-}${s// /-}
-		if "$here/vm.sh" "$kd" $s >"$logs/vm-$name.log" 2>&1; then
-			count_vm "$logs/vm-$name.log" "$prefix" || add "${prefix}vm $name" 1 0
-		else
-			cat "$logs/vm-$name.log"
-			if count_vm "$logs/vm-$name.log" "$prefix"; then
-				add "${prefix}vm $name (run)" 0 1
-			else
-				add "${prefix}vm $name" 0 1
-			fi
-		fi
-		tail -n 1 "$logs/vm-$name.log"
+		vm_run "$kd" "$prefix" "$s"
+		vm_count "$prefix" "$s"
+	done
+}
+
+# run_vm_lanes KDIR PREFIX LANE...: the suites of each LANE (a list of
+# "TIMEOUT:suite args" separated by ";") one after the other, the lanes at
+# the same time; then all counted in order.  Only for suites on the
+# instruction-counted clock (VM_ICOUNT, -icount sleep=off): such a VM
+# runs its vCPUs in one host thread, and its clock counts the instructions
+# it executes, so two of them on this machine's two cores take about the
+# wall time of one each, and neither's guest time depends on the other.
+run_vm_lanes() {
+	local kd=$1 prefix=$2 lane s ss pids=() all=()
+	shift 2
+	for lane in "$@"; do
+		IFS=';' read -r -a ss <<<"$lane"
+		all+=("${ss[@]}")
+		(
+			for s in "${ss[@]}"; do
+				VM_TIMEOUT=${s%%:*} vm_run "$kd" "$prefix" "${s#*:}"
+			done
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for s in "${all[@]}"; do
+		vm_count "$prefix" "${s#*:}"
 	done
 }
 
@@ -113,39 +164,32 @@ else
 	# 3. VM suites
 	run_vm_suites "$kdir" "" "kunit" "upstream c" "upstream rust" "upstream rust-nosteer" \
 		"bufmatrix c rust" "sockmap c rust" "swap 5" "cycle rust" "demo"
-	# The C host with both guests, in one VM, on the instruction-counted
-	# clock (see PAIR_CLOCK in the Makefile): 6-15 minutes, depending on
-	# the load of the machine.
-	VM_ICOUNT=0 VM_TIMEOUT=2400 run_vm_suites "$kdir" "" "pair c c rust"
-	# The Rust host backend with both guests: the other two pairings.
-	VM_ICOUNT=0 VM_TIMEOUT=2400 run_vm_suites "$kdir" "" "pair rust c rust"
-	# A hostile guest (its own VMM) against both backends; SIGKILL of the
-	# VMM under traffic on all four pairings; vmtest.sh's namespace cases
-	# with a VM against both backends.
-	VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir" "" "vhostile c rust"
-	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "sigkill c c rust" "sigkill rust c rust"
-	# The RST that frees a closing client's port, both ways: the Rust host
-	# with both guests, the C host with the Rust guest.
-	VM_ICOUNT=0 VM_TIMEOUT=2100 run_vm_suites "$kdir" "" "rebind rust c rust" "rebind c rust"
-	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "nsvm c rust"
-	# The guest drivers' life cycle (transport resets, freeze/restore, 20
-	# rmmod/insmod and 20 unbind/bind cycles), C and Rust, in one L1 boot
-	# on the instruction-counted clock.
-	VM_ICOUNT=0 VM_TIMEOUT=3600 run_vm_suites "$kdir" "" "guestlife c rust"
-	# The guest drivers against a second device: rust-vmm's vhost-device-vsock.
-	run_vhost_user "$kdir" "" c rust
-	# A smoke run of the benchmark (no speed goal here: a few MiB each way,
-	# one round) and its report; the guest drivers with 256 KiB each way,
-	# all in one L2 boot, and the host backends (C and Rust, one L2 boot
-	# each with the C guest driver: 45-55 s of the VM's clock, measured),
-	# under the benchmark's instruction-counted clock (nested TCG
-	# is several times slower without it).
+	# The nested suites, all on the instruction-counted clock, in two lanes
+	# (minutes each in the last CI runs):
+	# - the C host with both guests (5.5), then the Rust host backend with
+	#   both guests, the other two pairings (5);
+	# - a hostile guest (its own VMM) against both backends (0.5);
+	# - SIGKILL of the VMM under traffic on all four pairings (1.5 + 1.5);
+	# - the RST that frees a closing client's port, both ways: the Rust
+	#   host with both guests, the C host with the Rust guest (1.5 + 1);
+	# - vmtest.sh's namespace cases with a VM against both backends (8);
+	# - the guest drivers' life cycle (transport resets, freeze/restore, 20
+	#   rmmod/insmod and 20 unbind/bind cycles), C and Rust (5);
+	# - a smoke run of the benchmark (no speed goal here: a few MiB each
+	#   way, one round; 3): the guest drivers with 256 KiB each way, all in
+	#   one L2 boot, and the host backends (C and Rust, one L2 boot each
+	#   with the C guest driver), under the benchmark's clock (nested TCG is
+	#   several times slower without it); its report follows.
 	BENCH_GUEST_BOOT=one BENCH_CLOCK=icount BENCH_PARTS="loopback guest host" VM_ICOUNT=0 \
 		VM_ENV="BENCH_GUEST_BOOT BENCH_CLOCK BENCH_PARTS" \
-		run_vm_suites "$kdir" "" "bench 1 4M 100"
+		run_vm_lanes "$kdir" "" \
+		"2400:pair c c rust;1800:vhostile c rust;2100:sigkill c c rust;2100:rebind rust c rust;3600:guestlife c rust;2400:bench 1 4M 100" \
+		"2400:pair rust c rust;2100:sigkill rust c rust;2100:rebind c rust;3600:nsvm c rust"
 	bench_dir=$(sed -nE 's/.*log (.*)\/console.log$/\1/p' "$logs/vm-bench-1-4M-100.log")
 	step "bench report (smoke)" bench-report.log \
 		/usr/bin/python3 tools/testing/vsock-rust/bench/report.py "${bench_dir:-/nonexistent}"
+	# The guest drivers against a second device: rust-vmm's vhost-device-vsock.
+	run_vhost_user "$kdir" "" c rust
 fi
 
 # 4. The Rust suites again on the debug kernel (KASAN, lockdep, kmemleak).
@@ -163,16 +207,16 @@ else
 		make --no-print-directory modules VARIANT=debug; then
 		# One VM for all of them: boot and kmemleak scans are slow there.
 		VM_MEMORY=1G VM_TIMEOUT=3600 run_vm_suites "$kdir_debug" "[debug] " "debug 50"
-		# The hostile guest against the Rust backend, kmemleak checked.
-		VM_ICOUNT=0 VM_TIMEOUT=1800 run_vm_suites "$kdir_debug" "[debug] " "vhostile rust"
-		# Load/unload cycles of the Rust backend with guests in between
-		# (L2 QEMU in the first and last, vhostile's traffic mode in the
-		# others, clean stops and SIGKILL alternately): 10 here, about 4
-		# minutes of the VM's clock; make hostcycle VARIANT=debug runs 20.
+		# Two lanes on the instruction-counted clock: the hostile guest
+		# against the Rust backend, kmemleak checked; and load/unload
+		# cycles of the Rust backend with guests in between (L2 QEMU in
+		# the first and last, vhostile's traffic mode in the others,
+		# clean stops and SIGKILL alternately): 10 here, about 4 minutes
+		# of the VM's clock; make hostcycle VARIANT=debug runs 20.
 		HOSTCYCLE_L2_KDIR=${kdir:-} HOSTCYCLE_L2_KO=$l2_ko HOSTCYCLE_CYCLES=10 \
 			VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" \
-			VM_APPEND="kunit.autorun=0" VM_ICOUNT=0 VM_TIMEOUT=2400 \
-			run_vm_suites "$kdir_debug" "[debug] " "hostcycle rust"
+			VM_APPEND="kunit.autorun=0" VM_ICOUNT=0 \
+			run_vm_lanes "$kdir_debug" "[debug] " "1800:vhostile rust" "2400:hostcycle rust"
 		# The guest driver's rmmod/insmod and unbind/bind cycles against
 		# vhost-device-vsock, the debug kernel as the guest itself (a
 		# nested KASAN guest is too slow): 10 here, KUnit off at the
