@@ -25,6 +25,7 @@
 #![allow(unreachable_pub)]
 
 use crate::vsock::bindings as b;
+use crate::vsock::lock::{FastMutex, FastMutexGuard};
 use crate::vsock::proto::hdr::HDR_LEN;
 use crate::vsock::skb::SkbBox;
 use core::ffi::c_void;
@@ -33,7 +34,7 @@ use core::ptr::NonNull;
 use kernel::device_id::RawDeviceId;
 use kernel::error::to_result;
 use kernel::prelude::*;
-use kernel::sync::{Mutex, MutexGuard};
+use kernel::sync::Mutex;
 use kernel::types::Opaque;
 
 /// The most queues a driver may have.
@@ -315,7 +316,7 @@ pub struct QueueInner<S> {
 #[pin_data]
 pub struct VirtQueue<T: Token, S> {
     #[pin]
-    inner: Mutex<QueueInner<S>>,
+    inner: FastMutex<QueueInner<S>>,
     _t: PhantomData<fn(T) -> T>,
 }
 
@@ -332,7 +333,7 @@ impl<T: Token, S: Send + Unpin> VirtQueue<T, S> {
         key: Pin<&'static kernel::sync::LockClassKey>,
     ) -> impl PinInit<Self> {
         pin_init!(VirtQueue {
-            inner <- Mutex::new(
+            inner <- FastMutex::new(
                 QueueInner {
                     vq: core::ptr::null_mut(),
                     vdev: core::ptr::null_mut(),
@@ -417,7 +418,7 @@ impl<T: Token, S: Send + Unpin> private::Sealed for VirtQueue<T, S> {
 
 /// A locked [`VirtQueue`].
 pub struct QueueGuard<'a, T: Token, S> {
-    g: MutexGuard<'a, QueueInner<S>>,
+    g: FastMutexGuard<'a, QueueInner<S>>,
     _t: PhantomData<fn(T) -> T>,
 }
 

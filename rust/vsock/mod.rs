@@ -12,6 +12,7 @@
 pub mod bindings;
 pub mod iov;
 mod layout;
+pub mod lock;
 pub mod msg;
 pub mod net;
 pub mod periodic;

@@ -7,12 +7,11 @@
 //! goes through [`CreditGuard`], whose drop publishes `rx_bytes` before the
 //! lock is released.
 
+use crate::vsock::lock::{FastSpinLock, FastSpinLockGuard};
 use crate::vsock::proto::credit::Credit;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, Ordering};
-use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{SpinLock, SpinLockGuard};
 
 /// Credit counters and the published copy of their `rx_bytes`.
 ///
@@ -22,7 +21,7 @@ use kernel::sync::{SpinLock, SpinLockGuard};
 #[pin_data]
 pub(crate) struct CreditCell {
     #[pin]
-    lock: SpinLock<Credit>,
+    lock: FastSpinLock<Credit>,
     rx_bytes: AtomicU32,
 }
 
@@ -32,7 +31,11 @@ impl CreditCell {
         // INVARIANT: both start from the same `rx_bytes`.
         pin_init!(CreditCell {
             rx_bytes: AtomicU32::new(credit.rx_bytes),
-            lock <- new_spinlock!(credit, "vsock_rs_credit"),
+            lock <- FastSpinLock::new(
+                credit,
+                kernel::c_str!("vsock_rs_credit"),
+                kernel::static_lock_class!()
+            ),
         })
     }
 
@@ -57,7 +60,7 @@ impl CreditCell {
 
 /// The counters under their lock; see [`CreditCell`].
 pub(crate) struct CreditGuard<'a> {
-    credit: SpinLockGuard<'a, Credit>,
+    credit: FastSpinLockGuard<'a, Credit>,
     rx_bytes: &'a AtomicU32,
 }
 

@@ -22,6 +22,7 @@ mod tests;
 mod tx;
 
 use crate::vsock::bindings as b;
+use crate::vsock::lock::FastMutex;
 use crate::vsock::msg::MsgHdr;
 use crate::vsock::net::Net;
 use crate::vsock::proto::credit::Credit;
@@ -35,9 +36,7 @@ use crate::vsock::tap;
 use crate::vsock::transport::{CommonOps, Origin, ReadActor, VirtioTransport};
 use core::sync::atomic::{AtomicU32, Ordering};
 use credit_cell::CreditCell;
-use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
 
 pub(crate) use tx::PktInfo;
 
@@ -58,7 +57,7 @@ pub(crate) struct VvSock {
     pub(crate) credit: CreditCell,
     /// Receive queue.
     #[pin]
-    pub(crate) rx: Mutex<Rx>,
+    pub(crate) rx: FastMutex<Rx>,
     /// Complete SEQPACKET messages queued.  Changed with `rx` held; read
     /// without it, from `seqpacket_has_data`, which the core calls while
     /// preparing to wait (it must not sleep).
@@ -74,7 +73,11 @@ impl VvSock {
         let queue = SkbList::new()?;
         Ok(try_pin_init!(VvSock {
             credit <- CreditCell::new(credit),
-            rx <- new_mutex!(Rx { queue }, "vsock_rs_rx"),
+            rx <- FastMutex::new(
+                Rx { queue },
+                kernel::c_str!("vsock_rs_rx"),
+                kernel::static_lock_class!()
+            ),
             msg_count: AtomicU32::new(0),
         }? Error))
     }
