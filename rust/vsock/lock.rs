@@ -13,12 +13,15 @@
 //! is measured, each call and return out of a page is a lookup in QEMU's
 //! table of translated blocks (`Documentation/design.rst`).
 //!
-//! [`SpinBackend`] calls `_raw_spin_lock` and `_raw_spin_unlock` itself, as
+//! `SpinBackend` calls `_raw_spin_lock` and `_raw_spin_unlock` itself, as
 //! the inline `spin_lock()` and `spin_unlock()` do, where the kernel has
-//! them out of line and `spinlock_t` is a `raw_spinlock_t` (no
-//! `CONFIG_PREEMPT_RT`); elsewhere [`FastSpinLock`] is the kernel crate's
-//! [`SpinLock`].  Both backends assert that the lock is held only where
-//! lockdep can check it (`CONFIG_LOCKDEP`), as C's `lockdep_assert_held()`.
+//! them out of line (`spinlock_api_smp.h`, i.e. SMP or
+//! `CONFIG_DEBUG_SPINLOCK`; no `CONFIG_INLINE_SPIN_LOCK` or
+//! `CONFIG_INLINE_SPIN_TRYLOCK`; `CONFIG_UNINLINE_SPIN_UNLOCK`) and
+//! `spinlock_t` is a `raw_spinlock_t` (no `CONFIG_PREEMPT_RT`); elsewhere
+//! [`FastSpinLock`] is the kernel crate's [`SpinLock`].  Both backends
+//! assert that the lock is held only where lockdep can check it
+//! (`CONFIG_LOCKDEP`), as C's `lockdep_assert_held()`.
 //!
 //! [`SpinLock`]: kernel::sync::SpinLock
 //! [`Mutex`]: kernel::sync::Mutex
@@ -26,12 +29,11 @@
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Guard, Lock};
 
-#[cfg(not(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_UNLOCK
-)))]
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
+))]
 mod spin {
     use super::{bindings, Backend};
 
@@ -41,10 +43,12 @@ mod spin {
 
     // `spinlock_t` without PREEMPT_RT: a union whose first member is the
     // `raw_spinlock_t` (`rlock`), and with lockdep a `lockdep_map` after
-    // padding, so `rlock` is at offset 0.
+    // padding to where `rlock` has its own, so `rlock` is at offset 0 and
+    // the two have one size (bindgen makes `spinlock_t` opaque with
+    // lockdep, so the offset itself cannot be checked here).
     const _: () = assert!(
         core::mem::size_of::<bindings::spinlock_t>()
-            >= core::mem::size_of::<bindings::raw_spinlock_t>()
+            == core::mem::size_of::<bindings::raw_spinlock_t>()
             && core::mem::align_of::<bindings::spinlock_t>()
                 == core::mem::align_of::<bindings::raw_spinlock_t>()
     );
@@ -57,9 +61,10 @@ mod spin {
     }
 
     // SAFETY: `lock` and `try_lock` (when it succeeds) make the caller the
-    // owner of the spinlock until `unlock`: they are the bodies of C's
-    // `spin_lock()`, `spin_trylock()` and `spin_unlock()` in this
-    // configuration (no PREEMPT_RT, the `_raw_spin_*` functions out of line).
+    // owner of the spinlock until `unlock`, and the default `relock` takes
+    // it again with `lock`: they are the bodies of C's `spin_lock()`,
+    // `spin_trylock()` and `spin_unlock()` in this configuration (no
+    // PREEMPT_RT, the `_raw_spin_*` functions out of line).
     unsafe impl Backend for SpinBackend {
         type State = bindings::spinlock_t;
         type GuardState = ();
@@ -109,38 +114,34 @@ mod spin {
 }
 
 /// A spinlock with [`SpinBackend`](spin::SpinBackend).
-#[cfg(not(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_UNLOCK
-)))]
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
+))]
 pub type FastSpinLock<T> = Lock<T, spin::SpinBackend>;
 /// Its guard.
-#[cfg(not(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_UNLOCK
-)))]
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
+))]
 pub type FastSpinLockGuard<'a, T> = Guard<'a, T, spin::SpinBackend>;
 
 /// The kernel crate's spinlock, where `_raw_spin_*` are inline or
 /// `spinlock_t` is not a `raw_spinlock_t`.
-#[cfg(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_UNLOCK
-))]
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
+)))]
 pub type FastSpinLock<T> = kernel::sync::SpinLock<T>;
 /// Its guard.
-#[cfg(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_UNLOCK
-))]
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    CONFIG_UNINLINE_SPIN_UNLOCK,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
+)))]
 pub type FastSpinLockGuard<'a, T> = kernel::sync::SpinLockGuard<'a, T>;
 
 /// A mutex as the kernel crate's, whose guards assert only under lockdep.
@@ -148,7 +149,8 @@ pub struct MutexBackend;
 
 // SAFETY: the same calls as the kernel crate's mutex backend (`mutex_lock`,
 // `mutex_trylock`, `mutex_unlock`): `lock` and a successful `try_lock`
-// make the caller the owner until `unlock`.
+// make the caller the owner until `unlock`, and the default `relock` takes
+// it again with `lock`.
 unsafe impl Backend for MutexBackend {
     type State = bindings::mutex;
     type GuardState = ();
