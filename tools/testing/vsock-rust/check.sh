@@ -103,22 +103,44 @@ run_vm_suites() {
 # it executes, so two of them on this machine's two cores take about the
 # wall time of one each, and neither's guest time depends on the other.
 run_vm_lanes() {
-	local kd=$1 prefix=$2 lane s ss pids=() all=()
+	local kd=$1 prefix=$2 lane s ss log pids=() all=()
 	shift 2
 	for lane in "$@"; do
 		IFS=';' read -r -a ss <<<"$lane"
 		all+=("${ss[@]}")
+		# No result of an earlier check may stand for one of this run.
+		for s in "${ss[@]}"; do
+			log=$(vm_log "$prefix" "${s#*:}")
+			rm -f "$log" "${log%.log}.rc"
+		done
 		(
 			for s in "${ss[@]}"; do
 				VM_TIMEOUT=${s%%:*} vm_run "$kd" "$prefix" "${s#*:}"
+				log=$(vm_log "$prefix" "${s#*:}")
+				echo "$(date +%T) ${prefix}${s#*:}: ended, status $(cat "${log%.log}.rc")"
 			done
 		) &
 		pids+=($!)
 	done
+	# Background subshells ignore SIGINT: an interrupted check stops the
+	# lanes and their VMs itself.
+	trap 'for s in "${pids[@]}"; do kill_tree "$s"; done; exit 130' INT TERM
 	wait "${pids[@]}"
+	trap - INT TERM
 	for s in "${all[@]}"; do
 		vm_count "$prefix" "${s#*:}"
 	done
+}
+
+# kill_tree PID: PID and every process under it.
+kill_tree() {
+	local c
+	kill -STOP "$1" 2>/dev/null
+	for c in $(pgrep -P "$1"); do
+		kill_tree "$c"
+	done
+	kill "$1" 2>/dev/null
+	kill -CONT "$1" 2>/dev/null
 }
 
 # run_vhost_user KDIR PREFIX GUEST...: the guest drivers against rust-vmm's
