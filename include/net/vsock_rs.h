@@ -82,9 +82,6 @@ int vsock_rs_steer_cpu(const struct sk_buff *skb);
 
 /* --- C shims (rust/helpers/vsock_rs_helpers.c, in vsock_rs_common) --- */
 struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear);
-void vsock_rs_h_kfree_skb(struct sk_buff *skb);
-void vsock_rs_h_consume_skb(struct sk_buff *skb);
-void *vsock_rs_h_skb_put(struct sk_buff *skb, unsigned int len);
 void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len);
 bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk);
 struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);

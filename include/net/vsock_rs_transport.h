@@ -18,8 +18,6 @@
 struct workqueue_struct *vsock_rs_t_alloc_wq(const char *name);
 void vsock_rs_t_init_work(struct work_struct *work,
 			  void (*fn)(struct work_struct *));
-bool vsock_rs_t_queue_work(struct workqueue_struct *wq,
-			   struct work_struct *work);
 bool vsock_rs_t_queue_work_on(int cpu, struct workqueue_struct *wq,
 			      struct work_struct *work);
 

@@ -22,24 +22,6 @@ struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_skb);
 
-void vsock_rs_h_kfree_skb(struct sk_buff *skb)
-{
-	kfree_skb(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_kfree_skb);
-
-void vsock_rs_h_consume_skb(struct sk_buff *skb)
-{
-	consume_skb(skb);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_consume_skb);
-
-void *vsock_rs_h_skb_put(struct sk_buff *skb, unsigned int len)
-{
-	return skb_put(skb, len);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_put);
-
 void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len)
 {
 	virtio_vsock_skb_put(skb, len);

@@ -22,12 +22,6 @@ void vsock_rs_t_init_work(struct work_struct *work,
 	INIT_WORK(work, fn);
 }
 
-bool vsock_rs_t_queue_work(struct workqueue_struct *wq,
-			   struct work_struct *work)
-{
-	return queue_work(wq, work);
-}
-
 /* queue_work_on() @cpu if it is online, else queue_work(). */
 bool vsock_rs_t_queue_work_on(int cpu, struct workqueue_struct *wq,
 			      struct work_struct *work)

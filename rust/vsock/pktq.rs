@@ -127,6 +127,6 @@ impl<H: PktHandler> PktWorker<H> {
     /// Schedules the worker.
     fn kick(&self) {
         // SAFETY: live workqueue and initialised work item (invariants).
-        unsafe { b::vsock_rs_t_queue_work(self.wq.as_ptr(), self.work.get()) };
+        unsafe { crate::vsock::work::queue_work(self.wq.as_ptr(), self.work.get()) };
     }
 }

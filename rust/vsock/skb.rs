@@ -428,7 +428,7 @@ impl Skb {
             return Err(ENOSPC);
         }
         // SAFETY: `self` is linear with at least `len` bytes of tailroom.
-        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        let dst = unsafe { b::skb_put(self.as_ptr(), len) };
         // SAFETY: `src` is linear, so `data` holds `len` bytes; `dst` has
         // `len` fresh bytes; the two skbs are distinct.
         unsafe { core::ptr::copy_nonoverlapping(src.data(), dst.cast::<u8>(), len as usize) };
@@ -444,7 +444,7 @@ impl Skb {
         let ilen = i32::try_from(len).map_err(|_| EINVAL)?;
         let ioff = i32::try_from(off).map_err(|_| EINVAL)?;
         // SAFETY: `self` is linear with at least `len` bytes of tailroom.
-        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        let dst = unsafe { b::skb_put(self.as_ptr(), len) };
         // SAFETY: `off + len` lies within `src`'s payload (checked above);
         // `dst` holds `len` bytes.
         to_result(unsafe { b::skb_copy_bits(src.as_ptr(), ioff, dst, ilen) })
@@ -457,7 +457,7 @@ impl Skb {
             return Err(ENOSPC);
         }
         // SAFETY: linear skb with at least `len` bytes of tailroom.
-        let dst = unsafe { b::vsock_rs_h_skb_put(self.as_ptr(), len) };
+        let dst = unsafe { b::skb_put(self.as_ptr(), len) };
         // SAFETY: `dst` holds `len` fresh bytes, distinct from `data`.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst.cast::<u8>(), data.len()) };
         Ok(())
@@ -533,7 +533,7 @@ impl SkbBox {
     /// Frees the skb as consumed normally (`consume_skb`), not dropped.
     pub fn consume(self) {
         // SAFETY: we own the skb (type invariant).
-        unsafe { b::vsock_rs_h_consume_skb(self.into_raw()) };
+        unsafe { consume_skb(self.into_raw()) };
     }
 }
 
@@ -554,10 +554,52 @@ impl core::ops::DerefMut for SkbBox {
     }
 }
 
+/// C's `kfree_skb()`: `sk_skb_reason_drop()` called directly, not through
+/// a helper of ours (one call fewer per packet).
+///
+/// # Safety
+///
+/// `skb` is a valid skb the caller owns; it is freed (or its reference
+/// dropped).
+#[inline]
+pub(crate) unsafe fn kfree_skb(skb: *mut b::sk_buff) {
+    // SAFETY: as C's inline `kfree_skb()` (`kfree_skb_reason()` with
+    // `SKB_DROP_REASON_NOT_SPECIFIED` and no socket); `skb` is owned
+    // (this function's requirements).
+    unsafe {
+        kernel::bindings::sk_skb_reason_drop(
+            core::ptr::null(),
+            skb.cast(),
+            kernel::bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+        )
+    }
+}
+
+/// C's `consume_skb()`, called directly: the exported function with
+/// tracepoints, else (as C's inline) `kfree_skb()`.
+///
+/// # Safety
+///
+/// As [`kfree_skb`].
+#[inline]
+pub(crate) unsafe fn consume_skb(skb: *mut b::sk_buff) {
+    #[cfg(CONFIG_TRACEPOINTS)]
+    // SAFETY: `skb` is a valid skb the caller owns (this function's
+    // requirements).
+    unsafe {
+        kernel::bindings::consume_skb(skb.cast())
+    }
+    #[cfg(not(CONFIG_TRACEPOINTS))]
+    // SAFETY: as above.
+    unsafe {
+        kfree_skb(skb)
+    }
+}
+
 impl Drop for SkbBox {
     fn drop(&mut self) {
         // SAFETY: we own the skb (type invariant).
-        unsafe { b::vsock_rs_h_kfree_skb(self.0.as_ptr()) };
+        unsafe { kfree_skb(self.0.as_ptr()) };
     }
 }
 

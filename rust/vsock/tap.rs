@@ -29,19 +29,19 @@ unsafe extern "C" fn build_skb(opaque: *mut core::ffi::c_void) -> *mut b::sk_buf
     // SAFETY: `skb` is fresh with room for `total` bytes; the sources are
     // locals of the right lengths.
     unsafe {
-        let p = b::vsock_rs_h_skb_put(skb, MON_HDR_LEN as u32).cast::<u8>();
+        let p = b::skb_put(skb, MON_HDR_LEN as u32).cast::<u8>();
         core::ptr::copy_nonoverlapping(mon.as_ptr(), p, MON_HDR_LEN);
-        let p = b::vsock_rs_h_skb_put(skb, HDR_LEN as u32).cast::<u8>();
+        let p = b::skb_put(skb, HDR_LEN as u32).cast::<u8>();
         core::ptr::copy_nonoverlapping(raw.as_ptr(), p, HDR_LEN);
     }
     if payload > 0 {
         // SAFETY: room for `payload` more bytes was allocated.
-        let p = unsafe { b::vsock_rs_h_skb_put(skb, payload) };
+        let p = unsafe { b::skb_put(skb, payload) };
         // SAFETY: `p` holds `payload` bytes.
         let dst = unsafe { core::slice::from_raw_parts_mut(p.cast::<u8>(), payload as usize) };
         if pkt.copy_bits(pkt.offset(), dst).is_err() {
             // SAFETY: `skb` is ours and not handed out.
-            unsafe { b::vsock_rs_h_kfree_skb(skb) };
+            unsafe { crate::vsock::skb::kfree_skb(skb) };
             return core::ptr::null_mut();
         }
     }

@@ -149,7 +149,28 @@ impl<H: WorkHandler<N>, const N: usize> Works<H, N> {
         // initialised work item (invariants).
         unsafe {
             let s = (&raw mut (*this).slots).cast::<Slot>().add(id);
-            b::vsock_rs_t_queue_work(self.wq.as_ptr(), &raw mut (*s).work);
+            queue_work(self.wq.as_ptr(), &raw mut (*s).work);
         }
+    }
+}
+
+/// C's `queue_work()`: `queue_work_on(WORK_CPU_UNBOUND, ...)` called
+/// directly, not through a helper of ours.  Returns whether the work was
+/// queued (it was not pending).
+///
+/// # Safety
+///
+/// `wq` is a live workqueue and `work` an initialised work item that stays
+/// valid until it has run or been cancelled.
+#[inline]
+pub(crate) unsafe fn queue_work(wq: *mut b::workqueue_struct, work: *mut b::work_struct) -> bool {
+    // SAFETY: as C's inline `queue_work()`; the pointers are valid (this
+    // function's requirements).
+    unsafe {
+        kernel::bindings::queue_work_on(
+            kernel::bindings::wq_misc_consts_WORK_CPU_UNBOUND as i32,
+            wq.cast(),
+            work.cast(),
+        )
     }
 }
