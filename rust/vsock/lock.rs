@@ -113,36 +113,21 @@ mod spin {
     }
 }
 
-/// A spinlock with [`SpinBackend`](spin::SpinBackend).
-#[cfg(all(
+#[cfg(not(all(
     any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
     CONFIG_UNINLINE_SPIN_UNLOCK,
     not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
-))]
+)))]
+mod spin {
+    /// The kernel crate's spinlock backend, where `_raw_spin_*` are inline
+    /// or `spinlock_t` is not a `raw_spinlock_t`.
+    pub use kernel::sync::lock::spinlock::SpinLockBackend as SpinBackend;
+}
+
+/// A spinlock with `SpinBackend` (see the module's documentation).
 pub type FastSpinLock<T> = Lock<T, spin::SpinBackend>;
 /// Its guard.
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK,
-    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
-))]
 pub type FastSpinLockGuard<'a, T> = Guard<'a, T, spin::SpinBackend>;
-
-/// The kernel crate's spinlock, where `_raw_spin_*` are inline or
-/// `spinlock_t` is not a `raw_spinlock_t`.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK,
-    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
-)))]
-pub type FastSpinLock<T> = kernel::sync::SpinLock<T>;
-/// Its guard.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    CONFIG_UNINLINE_SPIN_UNLOCK,
-    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_LOCK, CONFIG_INLINE_SPIN_TRYLOCK))
-)))]
-pub type FastSpinLockGuard<'a, T> = kernel::sync::SpinLockGuard<'a, T>;
 
 /// A mutex as the kernel crate's, whose guards assert only under lockdep.
 pub struct MutexBackend;
