@@ -275,7 +275,7 @@ median() {
 # guest-runs.csv), median and p99 of the ping-pongs.  With GUEST_HOST set
 # (the host-backend part), rows of implementation GUEST_HOST, cases host-*.
 guest_results() {
-	local cfg=$1 r=$2 buf size rate rates line k dir
+	local cfg=$1 r=$2 buf size rate rates line k dir total
 	local impl=${GUEST_HOST:-$cfg} pre=${GUEST_HOST:+host-}
 	for dir in g2h h2g; do
 		for buf in $GUEST_BUFS; do
@@ -283,10 +283,18 @@ guest_results() {
 			for ((k = 1; k <= GUEST_REPS; k++)); do
 				if [ $dir = g2h ]; then
 					rate=$(sed -nE 's/^rx performance: ([0-9.]+) Gbits\/s/\1/p' "$GDIR/$cfg-g2h-$buf-$k.log")
+					total=$(sed -nE 's/^total bytes received: ([0-9]+)$/\1/p' "$GDIR/$cfg-g2h-$buf-$k.log")
 				else
-					rate=$(sed -nE "s/^L2-H2G: $cfg $buf $k ([0-9.]+).*/\\1/p" "$GDIR/l2.log")
+					line=$(sed -nE "s/^L2-H2G: $cfg $buf $k ([0-9.]+ [0-9]+).*/\\1/p" "$GDIR/l2.log")
+					rate=${line% *} total=${line##* }
 				fi
-				[ -n "$rate" ] || { echo "no $dir rate for $cfg $buf run $k" >&2; return 1; }
+				[[ $rate =~ ^[0-9.]+$ ]] || { echo "no $dir rate for $cfg $buf run $k" >&2; return 1; }
+				# A rate counts every byte sent or none (the receiver's
+				# edit in scripts/build-static-tools.sh).
+				[ "$total" = "$GUEST_BYTES" ] || {
+					echo "$dir $cfg $buf run $k: received '$total' bytes of $GUEST_BYTES" >&2
+					return 1
+				}
 				echo "$r,$impl,$pre$dir-$buf,$k,$rate" >>"$OUT/guest-runs.csv"
 				rates+="$rate"$'\n'
 			done

@@ -135,7 +135,8 @@ for cfg in $(echo "$cfgs" | tr , ' '); do
 			vsock_perf --port $((20600 + 10 * k + i)) --buf-size $buf >/tmp/rx.log || exit 1
 			d $cfg h2g-$buf/$k after
 			[ $k = 0 ] ||
-				echo "L2-H2G: $cfg $buf $k $(sed -nE 's/^rx performance: ([0-9.]+) Gbits.*/\1/p' /tmp/rx.log)"
+				echo "L2-H2G: $cfg $buf $k $(sed -nE 's/^rx performance: ([0-9.]+) Gbits.*/\1/p' /tmp/rx.log)" \
+					"$(sed -nE 's/^total bytes received: ([0-9]+)$/\1/p' /tmp/rx.log)"
 			i=$((i + 1))
 		done
 	done

@@ -23,7 +23,10 @@ rounds=${1:-5}
 bytes=${2:-1G}
 pings=${3:-10000}
 parts=${BENCH_PARTS:-loopback guest}
-perf=$TOOLS/vsock_perf
+# vsock_perf with its receiver counting every byte to the end of the
+# stream (scripts/build-static-tools.sh's edit), as in the guest rows;
+# every receiver's total is checked.
+perf=$KDIR/vsock-tools-static/vsock_perf
 ncpu=$(nproc)
 on_tx() { if [ "$ncpu" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
 # on_rx only runs in the background (&): it replaces the subshell, so that
@@ -53,6 +56,13 @@ GUEST_DIAG=${BENCH_GUEST_DIAG:-}
 GUEST_REPS=${BENCH_GUEST_REPS:-1}
 STATIC_TOOLS=$KDIR/vsock-tools-static
 
+# received LOG BYTES: whether the vsock_perf receiver of LOG got BYTES.
+received() {
+	local got
+	got=$(sed -nE 's/^total bytes received: ([0-9]+)$/\1/p' "$1")
+	[ "$got" = "$2" ] || { echo "vsock_perf received '$got' bytes of $2 ($1)"; return 1; }
+}
+
 # throughput IMPL ROUND BUF: one vsock_perf run, receiver's rate.
 throughput() {
 	local impl=$1 r=$2 buf=$3 port=20000 rate
@@ -61,6 +71,7 @@ throughput() {
 	sleep 0.3
 	on_tx "$perf" --sender 1 --port $port --bytes "$total" --buf-size "$buf" >"$OUT/perf-tx.log" 2>&1
 	wait $rx
+	received "$OUT/perf-rx.log" "$total" || return 1
 	rate=$(sed -nE 's/^rx performance: ([0-9.]+) Gbits\/s/\1/p' "$OUT/perf-rx.log")
 	echo "$r,$impl,tput-$buf,gbps,${rate:?no rate in $(cat "$OUT/perf-rx.log")}" >>"$csv"
 }
@@ -95,6 +106,9 @@ streams() {
 	done
 	wait "${txs[@]}"
 	wait "${rxs[@]}"
+	for i in $(seq 0 $((n - 1))); do
+		received "$OUT/perf-rx-$i.log" $((total / n)) || return 1
+	done
 	rate=$(awk '/^total bytes received:/ {b = $4} /^rx performance:/ {
 			if ($3 <= 0) { bad = 1; nextfile }
 			t = b * 8 / ($3 * 1e9); all += b; if (t > max) max = t }
@@ -116,9 +130,9 @@ if [[ " $parts " == *" loopback "* ]]; then
 		for impl in $(order "$r" "${BENCH_IMPLS:-c rust}"); do
 			load_impl "$impl"
 			echo "round $r: $impl ($(transports))"
-			for buf in 4K 64K 128K; do throughput "$impl" "$r" "$buf"; done
+			for buf in 4K 64K 128K; do throughput "$impl" "$r" "$buf" || exit 1; done
 			for size in 64 4096; do latency "$impl" "$r" "$size"; done
-			for n in 1 8; do streams "$impl" "$r" "$n"; done
+			for n in 1 8; do streams "$impl" "$r" "$n" || exit 1; done
 			unload_impl "$impl"
 		done
 	done
