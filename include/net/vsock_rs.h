@@ -82,7 +82,6 @@ int vsock_rs_steer_cpu(const struct sk_buff *skb);
 
 /* --- C shims (rust/helpers/vsock_rs_helpers.c, in vsock_rs_common) --- */
 struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear);
-void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len);
 bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk);
 struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);
 
@@ -103,7 +102,6 @@ void vsock_rs_h_lock_sock(struct sock *sk, int subclass);
 void vsock_rs_h_sock_hold(struct sock *sk);
 bool vsock_rs_h_sock_hold_not_zero(struct sock *sk);
 void vsock_rs_h_sock_put(struct sock *sk);
-bool vsock_rs_h_sock_flag(const struct sock *sk, int flag);
 void vsock_rs_h_sock_set_flag(struct sock *sk, int flag);
 void vsock_rs_h_sk_state_change(struct sock *sk);
 void vsock_rs_h_sk_write_space(struct sock *sk);
@@ -131,7 +129,6 @@ bool vsock_rs_h_zc_iter_fits(struct msghdr *msg, u32 pkt_len, int *npages);
 void vsock_rs_h_zc_set(struct sk_buff *skb, struct ubuf_info *uarg);
 void vsock_rs_h_zc_put(struct ubuf_info *uarg, bool abort);
 int vsock_rs_h_zc_fill(struct sk_buff *skb, struct msghdr *msg, u32 len);
-size_t vsock_rs_h_msg_data_left(const struct msghdr *msg);
 int vsock_rs_h_msg_flags(const struct msghdr *msg);
 void vsock_rs_h_msg_set_flags(struct msghdr *msg, int flags);
 

@@ -56,6 +56,8 @@ VSOCK_RS_OFFSETOF(struct sock, sk_write_space, SOCK_SK_WRITE_SPACE);
 VSOCK_RS_OFFSETOF(struct sock, sk_state_change, SOCK_SK_STATE_CHANGE);
 VSOCK_RS_OFFSETOF(struct sock, sk_net, SOCK_SK_NET);
 VSOCK_RS_OFFSETOF(struct msghdr, msg_flags, MSGHDR_MSG_FLAGS);
+VSOCK_RS_OFFSETOF(struct iov_iter, count, IOV_ITER_COUNT);
+VSOCK_RS_OFFSETOF(struct sock, sk_flags, SOCK_SK_FLAGS);
 VSOCK_RS_OFFSETOF(struct sk_buff, data_len, SK_BUFF_DATA_LEN);
 VSOCK_RS_OFFSETOF(struct sk_buff, tail, SK_BUFF_TAIL);
 VSOCK_RS_OFFSETOF(struct sk_buff, end, SK_BUFF_END);

@@ -22,12 +22,6 @@ struct sk_buff *vsock_rs_h_alloc_skb(unsigned int size, bool linear)
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_alloc_skb);
 
-void vsock_rs_h_skb_put_payload(struct sk_buff *skb, unsigned int len)
-{
-	virtio_vsock_skb_put(skb, len);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_skb_put_payload);
-
 bool vsock_rs_h_skb_set_owner_sk_safe(struct sk_buff *skb, struct sock *sk)
 {
 	return skb_set_owner_sk_safe(skb, sk);
@@ -127,12 +121,6 @@ void vsock_rs_h_sock_put(struct sock *sk)
 	sock_put(sk);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_sock_put);
-
-bool vsock_rs_h_sock_flag(const struct sock *sk, int flag)
-{
-	return sock_flag(sk, flag);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_sock_flag);
 
 void vsock_rs_h_sock_set_flag(struct sock *sk, int flag)
 {
@@ -294,12 +282,6 @@ int vsock_rs_h_zc_fill(struct sk_buff *skb, struct msghdr *msg, u32 len)
 				       NULL);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_zc_fill);
-
-size_t vsock_rs_h_msg_data_left(const struct msghdr *msg)
-{
-	return msg_data_left(msg);
-}
-VSOCK_RS_H_EXPORT(vsock_rs_h_msg_data_left);
 
 int vsock_rs_h_msg_flags(const struct msghdr *msg)
 {

@@ -36,6 +36,19 @@ const _: () = assert!(
         == b::OFFSETOF_SOCK_SK_NET
 );
 const _: () = assert!(size_of::<b::possible_net_t>() == size_of::<*mut b::net>());
+// `sk_flags` is `__sk_common.skc_flags`, an `unsigned long` of bits in an
+// anonymous union (`VsockSock::flag`).
+const _: () = assert!(
+    offset_of!(b::sock, __sk_common) + offset_of!(b::sock_common, __bindgen_anon_5)
+        == b::OFFSETOF_SOCK_SK_FLAGS
+);
+// An iterator's `count` sits in the anonymous struct of its first anonymous
+// union (`MsgHdr::data_left`).
+const _: () = assert!(
+    offset_of!(b::iov_iter, __bindgen_anon_1)
+        + offset_of!(b::iov_iter__bindgen_ty_1__bindgen_ty_1, count)
+        == b::OFFSETOF_IOV_ITER_COUNT
+);
 // `virtio_vsock_skb_cb` lives in `skb->cb`.
 const _: () = assert!(b::SIZEOF_VIRTIO_VSOCK_SKB_CB <= 48);
 

@@ -47,8 +47,14 @@ impl MsgHdr {
 
     /// Bytes left in the data iterator (`msg_data_left`).
     pub fn data_left(&self) -> usize {
-        // SAFETY: live header (invariant).
-        unsafe { b::vsock_rs_h_msg_data_left(self.as_ptr()) }
+        // SAFETY: live header (invariant), used only through `self`; an
+        // iterator's `count` is the field of its anonymous struct, valid
+        // for every iterator type (`iov_iter_count`; the offset is checked
+        // in `layout.rs`).
+        unsafe {
+            let u = &raw const (*self.iter_ptr()).__bindgen_anon_1.__bindgen_anon_1;
+            (*u.cast::<b::iov_iter__bindgen_ty_1__bindgen_ty_1>()).count
+        }
     }
 
     /// `msg_flags`.

@@ -18,9 +18,9 @@ use super::proto::hdr::{Hdr, HDR_LEN};
 const _: () = assert!(core::mem::size_of::<b::virtio_vsock_hdr>() == HDR_LEN);
 use super::sock::{SkbOwner, VsockSock};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::iov::{IovIterDest, IovIterSource};
 use kernel::prelude::*;
-use kernel::sync::atomic::{atomic_load, Relaxed};
 use kernel::types::Opaque;
 
 /// A virtio-vsock packet.
@@ -341,10 +341,16 @@ impl Skb {
         if !self.is_empty() || !fits {
             return Err(ENOSPC);
         }
-        // SAFETY: `self` has no payload yet and room for `len` bytes
-        // (checked above): in its tailroom, or in its page fragments of
-        // exactly `len` bytes.
-        unsafe { b::vsock_rs_h_skb_put_payload(self.as_ptr(), len) };
+        // `virtio_vsock_skb_put`, whose `skb_put` is one call, as in C.
+        if self.is_nonlinear() {
+            // SAFETY: we own the skb (invariant); its page fragments hold
+            // exactly `len` bytes (checked above), which become its length.
+            unsafe { (*self.as_ptr()).len = len };
+        } else {
+            // SAFETY: `self` has no payload yet and `len` bytes of
+            // tailroom (checked above), so `skb_put` cannot overrun.
+            unsafe { b::skb_put(self.as_ptr(), len) };
+        }
         Ok(())
     }
 
@@ -964,16 +970,15 @@ impl SkbQueue {
     pub fn is_empty_lockless(&self) -> bool {
         let head = self.head.get();
         // SAFETY: an initialised head (invariant), so `next` is a valid,
-        // aligned pointer.  Once the queue is shared, every store to it is
-        // `WRITE_ONCE` (the kernel's insert, unlink and splice helpers, and
-        // `take_all`'s re-initialisation), so this relaxed load is
-        // `READ_ONCE`, as in `skb_queue_empty_lockless`.
-        let next = unsafe {
-            atomic_load(
-                &raw mut (*head).__bindgen_anon_1.__bindgen_anon_1.next,
-                Relaxed,
-            )
-        };
+        // aligned pointer that lives as long as `self`.  Once the queue is
+        // shared, every store to it is `WRITE_ONCE` (the kernel's insert,
+        // unlink and splice helpers, and `take_all`'s re-initialisation),
+        // so this relaxed load is `READ_ONCE`, as in
+        // `skb_queue_empty_lockless` (one `mov`, where the kernel crate's
+        // `atomic_load` of a pointer is a call to a C helper).
+        let next =
+            unsafe { AtomicPtr::from_ptr(&raw mut (*head).__bindgen_anon_1.__bindgen_anon_1.next) }
+                .load(Ordering::Relaxed);
         core::ptr::eq(next.cast::<b::sk_buff_head>(), head)
     }
 

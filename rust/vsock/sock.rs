@@ -186,16 +186,29 @@ impl VsockSock {
         }
     }
 
+    /// `sock_flag(sk, bit)`: whether flag `bit` of `sk_flags` is set.
+    fn flag(&self, bit: i32) -> bool {
+        // SAFETY: live socket (invariant); `sk_flags` is an aligned
+        // `unsigned long` (its offset is checked in `layout.rs`), which the
+        // kernel changes only with bit operations.  The read is volatile,
+        // as `test_bit`'s.
+        let flags = unsafe {
+            core::ptr::read_volatile(&raw const (*self.sk()).__sk_common.__bindgen_anon_5.skc_flags)
+        };
+        u32::try_from(bit)
+            .ok()
+            .and_then(|bit| flags.checked_shr(bit))
+            .is_some_and(|f| f & 1 != 0)
+    }
+
     /// Whether `SOCK_DONE` is set.
     pub fn is_done(&self) -> bool {
-        // SAFETY: live socket.
-        unsafe { b::vsock_rs_h_sock_flag(self.sk(), b::VRS_SOCK_DONE) }
+        self.flag(b::VRS_SOCK_DONE)
     }
 
     /// Whether `SO_ZEROCOPY` is enabled.
     pub fn zerocopy_enabled(&self) -> bool {
-        // SAFETY: live socket.
-        unsafe { b::vsock_rs_h_sock_flag(self.sk(), b::VRS_SOCK_ZEROCOPY) }
+        self.flag(b::VRS_SOCK_ZEROCOPY)
     }
 
     /// `sock_rcvlowat(sk, 0, INT_MAX)`.
