@@ -25,14 +25,17 @@ src=$kdir/tools-build/tools/testing/vsock
 out=$kdir/vsock-tools-static
 tools=(vsock_test vsock_perf)
 
-# One edit to upstream's source (below); EDITS names it, so that a
-# build made without it, or with an older form of it, is not reused.
+# One edit to upstream's source (below).  The stamp .edits names it and
+# the checksum of the vsock_perf it built, so that a build made without it
+# (by an older checkout sharing the kernel build directory, say) or with an
+# older form of it is not reused.
 EDITS="vsock_perf-drain-1"
+stamp() { echo "$EDITS $(cksum <"$out/vsock_perf")"; }
 
-# built: every tool is there, no newer than its sources, with EDITS.
+# built: every tool is there, no newer than its sources, with the edit.
 built() {
 	local t
-	[ "$(cat "$out/.edits" 2>/dev/null)" = "$EDITS" ] || return 1
+	[ -f "$out/vsock_perf" ] && [ "$(cat "$out/.edits" 2>/dev/null)" = "$(stamp)" ] || return 1
 	for t in "${tools[@]}"; do
 		[ -x "$out/$t" ] || return 1
 		[ -z "$(find "$src" -name '*.[ch]' -newer "$out/$t")" ] || return 1
@@ -58,10 +61,10 @@ if ! built; then
 		# shutdown may still be queued; its total and rate then leave
 		# that data out.  A 256 KiB transfer into 64 KiB guest buffers
 		# read 4 KiB at a time counted a few KiB: "0.007 Gbit/s".  With
-		# the edit it ends at the end of the stream (read() returns 0:
-		# a shut-down socket polls readable) or on a hang-up with nothing
-		# to read, so every byte sent is counted, and bench/guest.sh
-		# checks that it was.
+		# the edit it leaves on a hang-up only with nothing to read; as
+		# vsock reports POLLIN with every hang-up of a connected socket,
+		# it ends at the end of the stream (read() returns 0), so every
+		# byte sent is counted, and the benchmark checks that it was.
 		perf_c=$b/tools/testing/vsock/vsock_perf.c
 		hup='if (fds.revents & (POLLHUP | POLLRDHUP))'
 		[ "$(grep -cF "$hup" "$perf_c")" = 1 ] ||
@@ -83,7 +86,7 @@ if ! built; then
 			install -s -m 755 "$b/tools/testing/vsock/$t" "$out/$t.tmp"
 			mv "$out/$t.tmp" "$out/$t"
 		done
-		echo "$EDITS" >"$out/.edits"
+		stamp >"$out/.edits"
 	fi
 fi
 echo "$out"

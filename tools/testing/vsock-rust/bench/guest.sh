@@ -288,7 +288,7 @@ guest_results() {
 					line=$(sed -nE "s/^L2-H2G: $cfg $buf $k ([0-9.]+ [0-9]+).*/\\1/p" "$GDIR/l2.log")
 					rate=${line% *} total=${line##* }
 				fi
-				[[ $rate =~ ^[0-9.]+$ ]] || { echo "no $dir rate for $cfg $buf run $k" >&2; return 1; }
+				[[ $rate =~ ^[0-9.]+$ ]] || { echo "no $dir rate and total for $cfg $buf run $k" >&2; return 1; }
 				# A rate counts every byte sent or none (the receiver's
 				# edit in scripts/build-static-tools.sh).
 				[ "$total" = "$GUEST_BYTES" ] || {

@@ -26,7 +26,9 @@ parts=${BENCH_PARTS:-loopback guest}
 # vsock_perf with its receiver counting every byte to the end of the
 # stream (scripts/build-static-tools.sh's edit), as in the guest rows;
 # every receiver's total is checked.
-perf=$KDIR/vsock-tools-static/vsock_perf
+STATIC_TOOLS=$KDIR/vsock-tools-static
+perf=$STATIC_TOOLS/vsock_perf
+[ -x "$perf" ] || { echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 ncpu=$(nproc)
 on_tx() { if [ "$ncpu" -ge 2 ]; then taskset -c 0 "$@"; else "$@"; fi; }
 # on_rx only runs in the background (&): it replaces the subshell, so that
@@ -54,7 +56,6 @@ GUEST_WARM=$(( GUEST_BYTES / 4 < (16 << 20) ? GUEST_BYTES / 4 : (16 << 20) ))
 GUEST_CONFIGS=${BENCH_GUEST_CONFIGS:-c rust rust64k}
 GUEST_DIAG=${BENCH_GUEST_DIAG:-}
 GUEST_REPS=${BENCH_GUEST_REPS:-1}
-STATIC_TOOLS=$KDIR/vsock-tools-static
 
 # received LOG BYTES: whether the vsock_perf receiver of LOG got BYTES.
 received() {

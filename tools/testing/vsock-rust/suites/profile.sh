@@ -9,7 +9,8 @@ bytes=${2:-256M}
 size=${3:-64}
 pings=${4:-2000}
 impls=${5:-c rust}
-perf=$TOOLS/vsock_perf
+# The benchmark's vsock_perf (scripts/build-static-tools.sh).
+perf=$KDIR/vsock-tools-static/vsock_perf
 # The placement of bench.sh: senders on CPU 0, receivers on CPU 1.
 on_rx() { taskset -c 1 "$@"; }
 pingpong=$ROOT/tools/testing/vsock-rust/bench/vsock_pingpong

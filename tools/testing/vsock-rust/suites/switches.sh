@@ -10,7 +10,8 @@ buf=${1:-4K}
 bytes=${2:-256M}
 rounds=${3:-2}
 impls=${4:-c rust}
-perf=$TOOLS/vsock_perf
+# The benchmark's vsock_perf (scripts/build-static-tools.sh).
+perf=$KDIR/vsock-tools-static/vsock_perf
 timecmd=/usr/bin/time
 [ -x $timecmd ] || { echo "time(1) not found"; exit 1; }
 
