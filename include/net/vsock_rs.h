@@ -88,13 +88,15 @@ struct sk_buff *vsock_rs_h_alloc_plain_skb(unsigned int size);
 void vsock_rs_h_skbq_init(struct sk_buff_head *q);
 void vsock_rs_h_skbq_tail(struct sk_buff_head *q, struct sk_buff *skb);
 struct sk_buff *vsock_rs_h_skbq_dequeue(struct sk_buff_head *q);
-void vsock_rs_h_skbq_head(struct sk_buff_head *q, struct sk_buff *skb);
 void vsock_rs_h_skbq_unlink(struct sk_buff *skb, struct sk_buff_head *q);
 void vsock_rs_h_skbq_purge(struct sk_buff_head *q);
 void vsock_rs_h_skbq_splice_head_init(struct sk_buff_head *from,
 				      struct sk_buff_head *to);
 void vsock_rs_h_skbq_splice_tail_init(struct sk_buff_head *from,
 				      struct sk_buff_head *to);
+void vsock_rs_h_skbq_tail_locked(struct sk_buff_head *q, struct sk_buff *skb);
+void vsock_rs_h_skbq_head_locked(struct sk_buff_head *q, struct sk_buff *skb);
+struct sk_buff *vsock_rs_h_skbq_dequeue_locked(struct sk_buff_head *q);
 void vsock_rs_h_skbq_lock(struct sk_buff_head *q);
 void vsock_rs_h_skbq_unlock(struct sk_buff_head *q);
 

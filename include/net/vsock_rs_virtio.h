@@ -31,11 +31,7 @@ u32 vsock_rs_v_device_id(const struct virtio_device *vdev);
 void vsock_rs_v_config_get(struct virtio_device *vdev, unsigned int offset,
 			   void *buf, unsigned int len);
 struct virtio_driver *vsock_rs_v_vdev_driver(struct virtio_device *vdev);
-void *vsock_rs_v_vdev_priv(const struct virtio_device *vdev);
 void vsock_rs_v_set_vdev_priv(struct virtio_device *vdev, void *priv);
-struct virtio_device *vsock_rs_v_vq_vdev(const struct virtqueue *vq);
-unsigned int vsock_rs_v_vq_index(const struct virtqueue *vq);
-unsigned int vsock_rs_v_vq_num_free(const struct virtqueue *vq);
 unsigned int vsock_rs_v_vq_num_max(const struct virtqueue *vq);
 
 /*

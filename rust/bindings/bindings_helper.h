@@ -135,6 +135,11 @@ VSOCK_RS_SIZEOF(struct scatterlist, SCATTERLIST);
 VSOCK_RS_OFFSETOF(struct virtio_driver, probe, VIRTIO_DRIVER_PROBE);
 VSOCK_RS_OFFSETOF(struct virtio_driver, restore, VIRTIO_DRIVER_RESTORE);
 VSOCK_RS_OFFSETOF(struct virtqueue_info, callback, VIRTQUEUE_INFO_CALLBACK);
+VSOCK_RS_SIZEOF(struct virtqueue, VIRTQUEUE);
+VSOCK_RS_OFFSETOF(struct virtqueue, vdev, VIRTQUEUE_VDEV);
+VSOCK_RS_OFFSETOF(struct virtqueue, index, VIRTQUEUE_INDEX);
+VSOCK_RS_OFFSETOF(struct virtqueue, num_free, VIRTQUEUE_NUM_FREE);
+VSOCK_RS_OFFSETOF(struct virtio_device, priv, VIRTIO_DEVICE_PRIV);
 
 /* The host backend (rust/vhost). */
 #include <linux/miscdevice.h>

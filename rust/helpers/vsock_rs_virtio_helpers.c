@@ -72,29 +72,9 @@ struct virtio_driver *vsock_rs_v_vdev_driver(struct virtio_device *vdev)
 	return vdev->dev.driver ? drv_to_virtio(vdev->dev.driver) : NULL;
 }
 
-void *vsock_rs_v_vdev_priv(const struct virtio_device *vdev)
-{
-	return READ_ONCE(vdev->priv);
-}
-
 void vsock_rs_v_set_vdev_priv(struct virtio_device *vdev, void *priv)
 {
 	WRITE_ONCE(vdev->priv, priv);
-}
-
-struct virtio_device *vsock_rs_v_vq_vdev(const struct virtqueue *vq)
-{
-	return vq->vdev;
-}
-
-unsigned int vsock_rs_v_vq_index(const struct virtqueue *vq)
-{
-	return vq->index;
-}
-
-unsigned int vsock_rs_v_vq_num_free(const struct virtqueue *vq)
-{
-	return vq->num_free;
 }
 
 unsigned int vsock_rs_v_vq_num_max(const struct virtqueue *vq)

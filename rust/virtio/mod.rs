@@ -535,8 +535,11 @@ impl<T: Token> Vq<'_, T> {
 
     /// Free descriptors.
     pub fn num_free(&self) -> u32 {
-        // SAFETY: live virtqueue (invariant).
-        unsafe { b::vsock_rs_v_vq_num_free(self.vq) }
+        // SAFETY: live virtqueue (invariant); the virtio core changes
+        // `num_free` only in the ring operations, which we serialise under
+        // the queue's lock that `self` holds (the field's offset is checked
+        // in `layout.rs`).
+        unsafe { (*self.vq).num_free }
     }
 
     /// The most descriptors the ring may have.
@@ -856,6 +859,18 @@ impl<D: Driver> Binding<D> {
     }
 }
 
+/// `READ_ONCE(vdev->priv)`: the binding is published and withdrawn with
+/// `WRITE_ONCE` (`vsock_rs_v_set_vdev_priv`) while callbacks may run.
+///
+/// # Safety
+///
+/// `vdev` is a live device.
+unsafe fn vdev_priv(vdev: *mut b::virtio_device) -> *mut c_void {
+    // SAFETY: live device (caller); `priv` is an aligned pointer field (its
+    // offset is checked in `layout.rs`), read once, volatile, as READ_ONCE.
+    unsafe { core::ptr::read_volatile(&raw const (*vdev).priv_) }
+}
+
 /// The callback of every virtqueue of driver `D`.
 ///
 /// # Safety
@@ -863,10 +878,11 @@ impl<D: Driver> Binding<D> {
 /// Called by the virtio core with a live virtqueue of a device bound to
 /// `D` (whose `priv` is NULL or its [`Binding`]).
 unsafe extern "C" fn vq_callback<D: Driver>(vq: *mut b::virtqueue) {
-    // SAFETY: live virtqueue (caller).
-    let (vdev, index) = unsafe { (b::vsock_rs_v_vq_vdev(vq), b::vsock_rs_v_vq_index(vq)) };
+    // SAFETY: live virtqueue (caller), whose `vdev` and `index` are set
+    // when it is made and never change (offsets checked in `layout.rs`).
+    let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
     // SAFETY: live device (caller).
-    let p = unsafe { b::vsock_rs_v_vdev_priv(vdev) }.cast::<Binding<D>>();
+    let p = unsafe { vdev_priv(vdev) }.cast::<Binding<D>>();
     if p.is_null() {
         return;
     }
@@ -971,7 +987,7 @@ unsafe fn locked<D: Driver, R>(
     // SAFETY: live device, bound for the callback.
     let dev = unsafe { Device::from_raw(vdev) };
     // SAFETY: live device.
-    let p = unsafe { b::vsock_rs_v_vdev_priv(vdev) }.cast::<Binding<D>>();
+    let p = unsafe { vdev_priv(vdev) }.cast::<Binding<D>>();
     Some(f(dev, p))
 }
 

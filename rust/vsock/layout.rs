@@ -64,6 +64,13 @@ assert_size! {
     virtio_device == SIZEOF_VIRTIO_DEVICE;
     vhost_dev == SIZEOF_VHOST_DEV;
     vhost_virtqueue == SIZEOF_VHOST_VIRTQUEUE;
+    virtqueue == SIZEOF_VIRTQUEUE;
+    virtio_driver == SIZEOF_VIRTIO_DRIVER;
+    virtio_device_id == SIZEOF_VIRTIO_DEVICE_ID;
+    virtqueue_info == SIZEOF_VIRTQUEUE_INFO;
+    scatterlist == SIZEOF_SCATTERLIST;
+    virtio_vsock_event == SIZEOF_VIRTIO_VSOCK_EVENT;
+    virtio_vsock_config == SIZEOF_VIRTIO_VSOCK_CONFIG;
 }
 
 assert_offset! {
@@ -100,6 +107,13 @@ assert_offset! {
     vsock_transport.get_local_cid == OFFSETOF_VSOCK_TRANSPORT_GET_LOCAL_CID;
     vsock_transport.read_skb == OFFSETOF_VSOCK_TRANSPORT_READ_SKB;
     vhost_virtqueue.private_data == OFFSETOF_VHOST_VIRTQUEUE_PRIVATE_DATA;
+    virtqueue.vdev == OFFSETOF_VIRTQUEUE_VDEV;
+    virtqueue.index == OFFSETOF_VIRTQUEUE_INDEX;
+    virtqueue.num_free == OFFSETOF_VIRTQUEUE_NUM_FREE;
+    virtio_device.priv_ == OFFSETOF_VIRTIO_DEVICE_PRIV;
+    virtio_driver.probe == OFFSETOF_VIRTIO_DRIVER_PROBE;
+    virtio_driver.restore == OFFSETOF_VIRTIO_DRIVER_RESTORE;
+    virtqueue_info.callback == OFFSETOF_VIRTQUEUE_INFO_CALLBACK;
 }
 
 // `tail` and `end` are offsets from `head` (`sk_buff_data_t` is an

@@ -947,22 +947,23 @@ impl SkbQueue {
 
     /// Appends a packet.
     pub fn push_back(&self, skb: SkbBox) {
-        let p = skb.into_raw();
-        // SAFETY: under the lock; the queue takes ownership.
-        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_tail(h, p) });
+        // SAFETY: initialised head (invariant); the helper takes the lock,
+        // and the queue takes ownership.
+        unsafe { b::vsock_rs_h_skbq_tail_locked(self.head.get(), skb.into_raw()) };
     }
 
     /// Prepends a packet (one that could not be sent yet).
     pub fn push_front(&self, skb: SkbBox) {
-        let p = skb.into_raw();
-        // SAFETY: under the lock; the queue takes ownership.
-        self.with_lock(|h| unsafe { b::vsock_rs_h_skbq_head(h, p) });
+        // SAFETY: initialised head (invariant); the helper takes the lock,
+        // and the queue takes ownership.
+        unsafe { b::vsock_rs_h_skbq_head_locked(self.head.get(), skb.into_raw()) };
     }
 
     /// Removes the first packet.
     pub fn pop_front(&self) -> Option<SkbBox> {
-        // SAFETY: under the lock; the queue gives up ownership of the skb.
-        self.with_lock(|h| unsafe { SkbBox::from_raw(b::vsock_rs_h_skbq_dequeue(h)) })
+        // SAFETY: initialised head (invariant); the helper takes the lock,
+        // and the queue gives up ownership of the skb.
+        unsafe { SkbBox::from_raw(b::vsock_rs_h_skbq_dequeue_locked(self.head.get())) }
     }
 
     /// Whether the queue is empty, without its lock (a hint, as
