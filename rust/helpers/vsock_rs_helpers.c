@@ -79,33 +79,24 @@ void vsock_rs_h_skbq_splice_tail_init(struct sk_buff_head *from,
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_splice_tail_init);
 
 /* A shared queue's per-packet operations, each under its lock in one call
- * (virtio_vsock_skb_queue_tail() and friends): three calls where a
- * separate lock, operation and unlock made five.
+ * (upstream's own inlines): three calls where a separate lock, operation
+ * and unlock made five.
  */
 void vsock_rs_h_skbq_tail_locked(struct sk_buff_head *q, struct sk_buff *skb)
 {
-	spin_lock_bh(&q->lock);
-	__skb_queue_tail(q, skb);
-	spin_unlock_bh(&q->lock);
+	virtio_vsock_skb_queue_tail(q, skb);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_tail_locked);
 
 void vsock_rs_h_skbq_head_locked(struct sk_buff_head *q, struct sk_buff *skb)
 {
-	spin_lock_bh(&q->lock);
-	__skb_queue_head(q, skb);
-	spin_unlock_bh(&q->lock);
+	virtio_vsock_skb_queue_head(q, skb);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_head_locked);
 
 struct sk_buff *vsock_rs_h_skbq_dequeue_locked(struct sk_buff_head *q)
 {
-	struct sk_buff *skb;
-
-	spin_lock_bh(&q->lock);
-	skb = __skb_dequeue(q);
-	spin_unlock_bh(&q->lock);
-	return skb;
+	return virtio_vsock_skb_dequeue(q);
 }
 VSOCK_RS_H_EXPORT(vsock_rs_h_skbq_dequeue_locked);
 

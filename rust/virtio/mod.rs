@@ -31,6 +31,7 @@ use crate::vsock::skb::SkbBox;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::device_id::RawDeviceId;
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -537,8 +538,9 @@ impl<T: Token> Vq<'_, T> {
     pub fn num_free(&self) -> u32 {
         // SAFETY: live virtqueue (invariant); the virtio core changes
         // `num_free` only in the ring operations, which we serialise under
-        // the queue's lock that `self` holds (the field's offset is checked
-        // in `layout.rs`).
+        // the queue's lock that `self` holds, and in `virtqueue_init` on a
+        // reset or resize, which this driver never asks for (the field's
+        // offset is checked in `layout.rs`).
         unsafe { (*self.vq).num_free }
     }
 
@@ -859,16 +861,18 @@ impl<D: Driver> Binding<D> {
     }
 }
 
-/// `READ_ONCE(vdev->priv)`: the binding is published and withdrawn with
-/// `WRITE_ONCE` (`vsock_rs_v_set_vdev_priv`) while callbacks may run.
+/// `READ_ONCE(vdev->priv)`.  The binding is stored with `WRITE_ONCE`
+/// (`vsock_rs_v_set_vdev_priv`) under the driver's life-cycle lock, and
+/// withdrawn only once the virtqueues' callbacks can no longer run.
 ///
 /// # Safety
 ///
 /// `vdev` is a live device.
 unsafe fn vdev_priv(vdev: *mut b::virtio_device) -> *mut c_void {
-    // SAFETY: live device (caller); `priv` is an aligned pointer field (its
-    // offset is checked in `layout.rs`), read once, volatile, as READ_ONCE.
-    unsafe { core::ptr::read_volatile(&raw const (*vdev).priv_) }
+    // SAFETY: live device (caller), so `priv` is a live, aligned pointer
+    // field (its offset is checked in `layout.rs`); a relaxed atomic load is
+    // READ_ONCE.
+    unsafe { AtomicPtr::from_ptr(&raw mut (*vdev).priv_) }.load(Ordering::Relaxed)
 }
 
 /// The callback of every virtqueue of driver `D`.
