@@ -24,8 +24,8 @@ bytes=${2:-1G}
 pings=${3:-10000}
 parts=${BENCH_PARTS:-loopback guest}
 # vsock_perf with its receiver counting every byte to the end of the
-# stream (scripts/build-static-tools.sh's edit), as in the guest rows;
-# every receiver's total is checked.
+# stream (scripts/build-static-tools.sh's edit), for every part (checked
+# once here); every receiver's total is checked.
 STATIC_TOOLS=$KDIR/vsock-tools-static
 perf=$STATIC_TOOLS/vsock_perf
 [ -x "$perf" ] || { echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
@@ -150,8 +150,6 @@ fi
 # The guest drivers.  Failures exit explicitly: guest-run.sh's set -e does
 # not hold in the suite (it runs on the left of ||).
 if [[ " $parts " == *" guest "* ]]; then
-	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
-		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 	echo "guest drivers: $GUEST_CONFIGS; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
 	guest_host_load c || exit 1
 	guest_prepare || exit 1
@@ -175,8 +173,6 @@ fi
 # rounds), one L2 boot per backend and round; guest_boot returns once L2's
 # QEMU has ended, so the backend is unloaded with no user left.
 if [[ " $parts " == *" host "* ]]; then
-	[ -x "$STATIC_TOOLS/vsock_perf" ] ||
-		{ echo "no static vsock_perf in $STATIC_TOOLS (scripts/build-static-tools.sh)"; exit 1; }
 	hosts=${BENCH_HOSTS:-c rust}
 	echo "host backends: $hosts; guest driver c; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
 	guest_prepare || exit 1
