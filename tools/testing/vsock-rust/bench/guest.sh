@@ -49,9 +49,10 @@
 # with the boot's logs; ptrace slows QEMU, so rates of such runs are not
 # comparable),
 # BENCH_GUEST_STAT=1 (counters with no packet capture: L2-DIAG lines in
-# L2's log around each run, and L1's per-CPU ticks and the CPU times of
-# L2's QEMU threads after each throughput run and around each ping-pong
-# run in l1stat.log; L2 runs a few more programs between the runs, none
+# L2's log around each run, and L1's per-CPU ticks, interrupts and
+# context switches and the CPU times, exact run times and switch counts
+# of L2's QEMU threads after each throughput run and around each
+# ping-pong run in l1stat.log; L2 runs a few more programs between the runs, none
 # during one; L1 reads its counters with shell builtins when a step of
 # its own ends, which for a guest-to-host run is while L2 sends the
 # next),
@@ -187,14 +188,30 @@ l1stat() {
 	{
 		printf '%s r%s %s' "$EPOCHREALTIME" "$r" "$*"
 		while read -r l; do
-			case $l in cpu[0-9]*) printf ' | %s' "$l" ;; esac
+			case $l in
+			cpu[0-9]*) printf ' | %s' "$l" ;;
+			ctxt*) printf ' | %s' "$l" ;;
+			intr*)
+				l=${l#intr }
+				printf ' | intr %s' "${l%% *}"
+				;;
+			esac
 		done </proc/stat
-		# L2's QEMU threads: name, utime, stime, last CPU.
-		local t f c
+		# L2's QEMU threads: name, utime, stime, last CPU, and from
+		# /proc/PID/task/TID/sched the exact run time (ms) and the
+		# number of switches (each run on a CPU).
+		local t f c k v rt sw
 		for t in /proc/"${qemu_pid:-0}"/task/*; do
 			{ read -r l <"$t/stat" && read -r c <"$t/comm"; } 2>/dev/null || continue
 			read -r -a f <<<"${l##*) }"
-			printf ' | %s %s %s cpu%s' "${c// /_}" "${f[11]}" "${f[12]}" "${f[36]}"
+			rt=- sw=-
+			while read -r k _ v; do
+				case $k in
+				se.sum_exec_runtime) rt=$v ;;
+				nr_switches) sw=$v ;;
+				esac
+			done <"$t/sched" 2>/dev/null
+			printf ' | %s %s %s cpu%s %s %s' "${c// /_}" "${f[11]}" "${f[12]}" "${f[36]}" "$rt" "$sw"
 		done
 		echo
 	} >>"$GDIR/l1stat.log"
