@@ -245,7 +245,8 @@ vhostuser: deps modules
 # alternating rounds, under the same C guest driver in L2, the guest
 # part's cases and sizes (make bench BENCH_PARTS=host).  BENCH_GUEST_DIAG=1: the guest rows with diagnostics (packets,
 # interrupts, switches, CPU split per case; slower, for diagnosis only);
-# BENCH_GUEST_STAT=1: the counters alone, no packet capture.  BENCH_PAD:
+# BENCH_GUEST_STAT=1: the counters alone, no packet capture.
+# BENCH_GUEST_PAUSE=S: L2 sleeps S seconds before each g2h run.  BENCH_PAD:
 # random (default) or 0-15 pages of padding modules (of text) before the
 # modules under test, in each L2 boot and before each backend in L1.
 ROUNDS ?= 5
@@ -274,7 +275,7 @@ bench: deps modules
 		BENCH_PARTS="$(BENCH_PARTS)" BENCH_GUEST_CONFIGS="$(BENCH_GUEST_CONFIGS)" \
 		BENCH_GUEST_BOOT=$(BENCH_GUEST_BOOT) BENCH_GUEST_DIAG=$(BENCH_GUEST_DIAG) \
 		BENCH_GUEST_REPS=$(BENCH_GUEST_REPS) \
-		VM_ENV="BENCH_PAD BENCH_GUEST_STAT BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
+		VM_ENV="BENCH_PAD BENCH_GUEST_STAT BENCH_GUEST_PAUSE BENCH_IMPLS BENCH_INSNPROF ALT_KO_DIR BENCH_CLOCK BENCH_PARTS BENCH_HOSTS BENCH_GUEST_CONFIGS BENCH_GUEST_BOOT BENCH_GUEST_DIAG BENCH_GUEST_REPS BENCH_GUEST_BUFS BENCH_L2_CPUS BENCH_L2_MEM BENCH_L2_PIN BENCH_L2_QEMU_ARGS BENCH_L2_WRAP" \
 		VM_TIMEOUT=$${VM_TIMEOUT:-14400} tools/testing/vsock-rust/vm.sh \
 		"$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" bench \
 		$(ROUNDS) $(BENCH_BYTES) $(BENCH_PINGS) $(BENCH_GUEST_BYTES) $(BENCH_GUEST_PINGS) | tee /dev/stderr | \

@@ -48,6 +48,8 @@
 # L2LOG": its main thread's system calls; L2LOG becomes l2-wrap.log, saved
 # with the boot's logs; ptrace slows QEMU, so rates of such runs are not
 # comparable),
+# BENCH_GUEST_PAUSE=S (L2 sleeps S seconds before each guest-to-host run,
+# for diagnosis),
 # BENCH_GUEST_STAT=1 (counters with no packet capture: L2-DIAG lines in
 # L2's log around each run, and L1's per-CPU ticks, interrupts and
 # context switches and the CPU times, exact run times and switch counts
@@ -355,7 +357,7 @@ l2_params() {
 	local IFS=, pad
 	pad=$(bench_pad) || return 1
 	echo "vsb.cfg=$* vsb.bytes=$GUEST_BYTES vsb.warm=$GUEST_WARM vsb.bufs=${GUEST_BUFS// /,}" \
-		"vsb.reps=$GUEST_REPS vsb.pad=$pad" \
+		"vsb.reps=$GUEST_REPS vsb.pad=$pad${BENCH_GUEST_PAUSE:+ vsb.pause=$BENCH_GUEST_PAUSE}" \
 		"$([ -z "$GUEST_DIAG${BENCH_GUEST_STAT:-}" ] || echo vsb.diag=1)" "${BENCH_INSNPROF:+nokaslr}" \
 		"$([ -z "${BENCH_INSNPROF:-}${L1PROF:-}" ] || echo vsb.prof=1)"
 }

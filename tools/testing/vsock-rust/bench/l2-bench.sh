@@ -12,6 +12,8 @@
 #   vsb.prof=1        L2-PROF lines around each run, each followed by a
 #                     second's pause: L1 asks bench/insnprof.c for a
 #                     snapshot of L2's instruction counts meanwhile
+#   vsb.pause=S       sleep S seconds before each g2h run (diagnosis: lets
+#                     the previous connection's teardown finish first)
 #   vsb.pad=N         first load the padding modules (bench/pad) of the
 #                     bits of N (0-15): vsb_pad1, 2, 4, 8, which move the
 #                     text of the modules under test by N pages (their
@@ -21,7 +23,7 @@
 # the n-th buffer size (from 1; run 0 is the warm-up), h2g receivers here
 # on 20600 + 10 * run + n likewise, the ping-pong server here on 20430,
 # the end of a configuration on 20439.
-cfgs= bytes= warm= bufs= diag= prof= reps=1 pad=0
+cfgs= bytes= warm= bufs= diag= prof= reps=1 pad=0 pause=
 for a in $(cat /proc/cmdline); do
 	case $a in
 	vsb.cfg=*) cfgs=${a#*=} ;;
@@ -32,6 +34,7 @@ for a in $(cat /proc/cmdline); do
 	vsb.prof=1) prof=1 ;;
 	vsb.reps=*) reps=${a#*=} ;;
 	vsb.pad=*) pad=${a#*=} ;;
+	vsb.pause=*) pause=${a#*=} ;;
 	esac
 done
 bufs=$(echo "$bufs" | tr , ' ')
@@ -119,6 +122,7 @@ for cfg in $(echo "$cfgs" | tr , ' '); do
 		n=$bytes
 		[ $k != 0 ] || n=$warm
 		for buf in $bufs; do
+			[ -z "$pause" ] || sleep "$pause"
 			d $cfg g2h-$buf/$k before
 			vsock_perf --sender 2 --port $((20500 + 10 * k + i)) --bytes $n \
 				--buf-size $buf >/dev/null || exit 1
