@@ -49,7 +49,8 @@
 # with the boot's logs; ptrace slows QEMU, so rates of such runs are not
 # comparable),
 # BENCH_GUEST_PAUSE=S (L2 sleeps S seconds before each guest-to-host run,
-# for diagnosis),
+# for diagnosis; L1's counters between two receivers' ends then include
+# the pause),
 # BENCH_GUEST_STAT=1 (counters with no packet capture: L2-DIAG lines in
 # L2's log around each run, and L1's per-CPU ticks, interrupts and
 # context switches and the CPU times, exact run times and switch counts
@@ -182,8 +183,9 @@ l2_pin_vcpus() {
 }
 
 # l1stat WHAT: with BENCH_GUEST_STAT=1, L1's per-CPU ticks (/proc/stat's
-# cpuN lines) and the CPU times of L2's QEMU threads at a step, in
-# GDIR/l1stat.log (shell builtins: no process).
+# cpuN lines), interrupts and context switches, and for each of L2's QEMU
+# threads its CPU ticks, exact run time (ms) and switch count, at a step,
+# in GDIR/l1stat.log (shell builtins: no process).
 l1stat() {
 	[ -n "${BENCH_GUEST_STAT:-}" ] || return 0
 	local l
@@ -207,12 +209,14 @@ l1stat() {
 			{ read -r l <"$t/stat" && read -r c <"$t/comm"; } 2>/dev/null || continue
 			read -r -a f <<<"${l##*) }"
 			rt=- sw=-
-			while read -r k _ v; do
-				case $k in
-				se.sum_exec_runtime) rt=$v ;;
-				nr_switches) sw=$v ;;
-				esac
-			done <"$t/sched" 2>/dev/null
+			{
+				while read -r k _ v; do
+					case $k in
+					se.sum_exec_runtime) rt=$v ;;
+					nr_switches) sw=$v ;;
+					esac
+				done <"$t/sched"
+			} 2>/dev/null || :
 			printf ' | %s %s %s cpu%s %s %s' "${c// /_}" "${f[11]}" "${f[12]}" "${f[36]}" "$rt" "$sw"
 		done
 		echo
