@@ -55,8 +55,8 @@
 # L2's log around each run, and L1's per-CPU ticks, interrupts and
 # context switches and the CPU times, exact run times and switch counts
 # of L2's QEMU threads after each throughput run and around each
-# ping-pong run in l1stat.log; L2 runs a few more programs between the runs, none
-# during one; L1 reads its counters with shell builtins when a step of
+# ping-pong run in l1stat.log; L2 runs a few more programs between the
+# runs, none during one; L1 reads its counters with shell builtins when a step of
 # its own ends, which for a guest-to-host run is while L2 sends the
 # next),
 # BENCH_INSNPROF=1 (L2 runs with bench/insnprof.so: an instruction profile
@@ -193,8 +193,7 @@ l1stat() {
 		printf '%s r%s %s' "$EPOCHREALTIME" "$r" "$*"
 		while read -r l; do
 			case $l in
-			cpu[0-9]*) printf ' | %s' "$l" ;;
-			ctxt*) printf ' | %s' "$l" ;;
+			cpu[0-9]* | ctxt*) printf ' | %s' "$l" ;;
 			intr*)
 				l=${l#intr }
 				printf ' | intr %s' "${l%% *}"
