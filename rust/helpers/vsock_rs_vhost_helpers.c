@@ -339,6 +339,23 @@ void vsock_rs_vh_add_used(struct vsock_rs_vhost *h, unsigned int vq,
 	vhost_add_used(&h->vqs[vq], head, len);
 }
 
+/*
+ * vhost_add_used_n() for @count entries whose id and len are in CPU order
+ * (converted here, in place, as vhost_add_used() converts its one).
+ */
+void vsock_rs_vh_add_used_n(struct vsock_rs_vhost *h, unsigned int vq,
+			    struct vring_used_elem *heads, unsigned int count)
+{
+	struct vhost_virtqueue *v = &h->vqs[vq];
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		heads[i].id = cpu_to_vhost32(v, (__force u32)heads[i].id);
+		heads[i].len = cpu_to_vhost32(v, (__force u32)heads[i].len);
+	}
+	vhost_add_used_n(v, heads, NULL, count);
+}
+
 void vsock_rs_vh_signal(struct vsock_rs_vhost *h, unsigned int vq)
 {
 	vhost_signal(&h->dev, &h->vqs[vq]);

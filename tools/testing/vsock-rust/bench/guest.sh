@@ -72,20 +72,27 @@ GUEST_SIZES="64 4096"
 # P_END (bench/l2-bench.sh has them too).
 P_G2H=20500 P_H2G=20600 P_LAT=20430 P_END=20439
 
-# guest_host_load IMPL: L1's vhost backend IMPL (c or rust), with its
-# /dev/vhost-vsock.
+# guest_host_load IMPL: L1's vhost backend IMPL (c, rust, or alt: the
+# vsock_rs_common.ko and vhost_vsock_rs.ko in ALT_KO_DIR, another build for
+# A/B runs), with its /dev/vhost-vsock.
 guest_host_load() {
 	local list mods
-	list=$(vhost_mods "$1") || { echo "unknown vhost backend '$1'" >&2; return 1; }
-	read -r -a mods <<<"$list"
-	load_mods "${mods[@]}" || return 1
+	if [ "$1" = alt ]; then
+		load_mods drivers/vhost/vhost_iotlb drivers/vhost/vhost &&
+			insmod "${ALT_KO_DIR:?ALT_KO_DIR not set}/vsock_rs_common.ko" &&
+			insmod "$ALT_KO_DIR/vhost_vsock_rs.ko" || return 1
+	else
+		list=$(vhost_mods "$1") || { echo "unknown vhost backend '$1'" >&2; return 1; }
+		read -r -a mods <<<"$list"
+		load_mods "${mods[@]}" || return 1
+	fi
 	[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock with backend $1" >&2; return 1; }
 }
 
 # guest_host_unload IMPL: unload it again (L2's QEMU must have ended).
 guest_host_unload() {
 	local list mods
-	list=$(vhost_mods "$1") || return 1
+	list=$(vhost_mods "${1/#alt/rust}") || return 1
 	read -r -a mods <<<"$list"
 	unload_mods "${mods[@]}"
 }

@@ -5,7 +5,8 @@
 # run (10000), then for the guest-driver part (bench/guest.sh) GUEST_BYTES
 # per throughput run (BYTES / 16) and GUEST_PINGS per latency run
 # (PINGS / 10).  BENCH_PARTS: any of "loopback guest host" ("loopback
-# guest" by default); host: the host backends (BENCH_HOSTS, "c rust") under
+# guest" by default); host: the host backends (BENCH_HOSTS, "c rust"; alt:
+# vsock_rs_common.ko and vhost_vsock_rs.ko of ALT_KO_DIR) under
 # the same C guest driver in L2, with the guest part's cases and sizes;
 # BENCH_GUEST_CONFIGS: the L2 guest drivers ("c rust rust64k", see
 # bench/guest.sh); BENCH_GUEST_BOOT: "each" (one L2 boot per configuration
