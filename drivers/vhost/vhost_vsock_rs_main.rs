@@ -5,7 +5,8 @@
 //! The counterpart of upstream `vhost_vsock` (`drivers/vhost/vsock.c`):
 //! `/dev/vhost-vsock` (misc minor 241), one vhost device per open, driven
 //! by a VMM (QEMU's `vhost-vsock-pci`), and the `vhost_transport` H2G
-//! transport on the common module.  Line for line as upstream:
+//! transport on the common module.  As upstream, except that guest packets
+//! reach the common module in batches (see [`handle_tx_kick`]):
 //!
 //! - TX (guest to host): each descriptor chain is read into a packet, its
 //!   header and payload length checked against the chain first; only
@@ -431,10 +432,11 @@ fn handle_tx_kick(w: &Worker<'_, Vsock>) {
             } else {
                 drop(skb);
             }
-            // `used` is flushed once full, so it has room; were it full,
-            // the entry would go on its own.
+            // `used` is flushed once full, below; were it full here, the
+            // batch (with this packet) would go first, keeping the order.
             if !used.push(head, 0) {
-                g.add_used(head, 0);
+                flush_tx(&mut g, &mut batch, &mut used, net);
+                let _ = used.push(head, 0);
             }
             if used.is_full() {
                 flush_tx(&mut g, &mut batch, &mut used, net);

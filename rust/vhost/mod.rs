@@ -640,8 +640,9 @@ pub struct UsedBatch<const N: usize> {
 }
 
 impl<const N: usize> UsedBatch<N> {
-    /// An empty batch.
+    /// An empty batch (of room for at least one entry).
     pub const fn new() -> Self {
+        const { assert!(N > 0) };
         // INVARIANT: empty.
         UsedBatch {
             elems: [b::vring_used_elem { id: 0, len: 0 }; N],
@@ -827,7 +828,8 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
         // array are initialised (`UsedBatch` invariant) and it is
         // exclusively borrowed for the call, which converts them in place;
         // the heads are only written to the used ring (guest memory,
-        // through the user-copy functions).
+        // through the user-copy functions), in chunks of at most the
+        // ring's size, so never past it, whatever `count`.
         unsafe {
             b::vsock_rs_vh_add_used_n(self.dev.raw(), self.vq, used.elems.as_mut_ptr(), count)
         };

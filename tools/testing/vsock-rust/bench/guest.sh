@@ -29,7 +29,8 @@
 #
 # The host-backend part (bench.sh, BENCH_PARTS=host) runs the same
 # machinery with the guest driver fixed to c and L1's backend alternating
-# between c (vhost_vsock) and rust (vhost_vsock_rs): with GUEST_HOST set to
+# between c (vhost_vsock) and rust (vhost_vsock_rs), and alt (the build in
+# ALT_KO_DIR) when BENCH_HOSTS names it: with GUEST_HOST set to
 # the backend, guest_results writes the rows as implementation GUEST_HOST
 # and cases host-g2h-BUF, host-h2g-BUF, host-glat-N, and guest_boot keeps
 # the logs in OUT/host-GUEST_HOST-guest-CFG-ROUND.  guest_host_load and
@@ -78,15 +79,26 @@ P_G2H=20500 P_H2G=20600 P_LAT=20430 P_END=20439
 guest_host_load() {
 	local list mods
 	if [ "$1" = alt ]; then
-		load_mods drivers/vhost/vhost_iotlb drivers/vhost/vhost &&
-			insmod "${ALT_KO_DIR:?ALT_KO_DIR not set}/vsock_rs_common.ko" &&
-			insmod "$ALT_KO_DIR/vhost_vsock_rs.ko" || return 1
+		guest_host_alt_ok || return 1
+		list=$(vhost_mods rust) || return 1
+		read -r -a mods <<<"$list"
+		# upstream's vhost core, then the two Rust modules of ALT_KO_DIR
+		load_mods "${mods[@]:0:${#mods[@]}-2}" &&
+			insmod "$ALT_KO_DIR/vsock_rs_common.ko" &&
+			insmod "$ALT_KO_DIR/vhost_vsock_rs.ko" ||
+			{ guest_host_unload alt; return 1; }
 	else
 		list=$(vhost_mods "$1") || { echo "unknown vhost backend '$1'" >&2; return 1; }
 		read -r -a mods <<<"$list"
 		load_mods "${mods[@]}" || return 1
 	fi
 	[ -c /dev/vhost-vsock ] || { echo "no /dev/vhost-vsock with backend $1" >&2; return 1; }
+}
+
+# guest_host_alt_ok: ALT_KO_DIR holds the alt host backend's modules.
+guest_host_alt_ok() {
+	[ -f "${ALT_KO_DIR:-}/vsock_rs_common.ko" ] && [ -f "$ALT_KO_DIR/vhost_vsock_rs.ko" ] ||
+		{ echo "alt: no vsock_rs_common.ko and vhost_vsock_rs.ko in ALT_KO_DIR ('${ALT_KO_DIR:-}')" >&2; return 1; }
 }
 
 # guest_host_unload IMPL: unload it again (L2's QEMU must have ended).

@@ -175,6 +175,9 @@ fi
 # QEMU has ended, so the backend is unloaded with no user left.
 if [[ " $parts " == *" host "* ]]; then
 	hosts=${BENCH_HOSTS:-c rust}
+	if [[ " $hosts " == *" alt "* ]]; then
+		guest_host_alt_ok || exit 1
+	fi
 	echo "host backends: $hosts; guest driver c; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
 	guest_prepare || exit 1
 	for r in $(seq "$rounds"); do
