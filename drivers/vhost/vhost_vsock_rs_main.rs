@@ -5,13 +5,11 @@
 //! The counterpart of upstream `vhost_vsock` (`drivers/vhost/vsock.c`):
 //! `/dev/vhost-vsock` (misc minor 241), one vhost device per open, driven
 //! by a VMM (QEMU's `vhost-vsock-pci`), and the `vhost_transport` H2G
-//! transport on the common module.  As upstream, except that guest packets
-//! reach the common module in batches (see [`handle_tx_kick`]):
+//! transport on the common module.  Line for line as upstream:
 //!
 //! - TX (guest to host): each descriptor chain is read into a packet, its
 //!   header and payload length checked against the chain first; only
-//!   packets from the guest's CID to the host's reach the common module,
-//!   in short batches (see [`handle_tx_kick`]);
+//!   packets from the guest's CID to the host's reach the common module;
 //! - RX (host to guest): the send queue is drained into the guest's
 //!   buffers by the vhost worker, packets larger than a buffer split
 //!   across several (SEQPACKET's EOM/EOR only on the last piece); replies
@@ -37,14 +35,13 @@ mod vsock;
 mod vhost;
 
 use vhost::misc::{MiscFile, MiscReg, PollCtx};
-use vhost::{Desc, UsedBatch, Vhost, VhostHandler, VqGuard, Worker};
+use vhost::{Desc, Vhost, VhostHandler, VqGuard, Worker};
 use vsock::bindings as b;
-use vsock::lock::FastMutex;
 use vsock::net::Net;
 use vsock::proto::hdr::{Hdr, HDR_LEN, MAX_PKT_BUF_SIZE, SEQ_EOM, SEQ_EOR};
-use vsock::skb::{SkbBox, SkbList, SkbQueue};
+use vsock::skb::{SkbBox, SkbQueue};
 use vsock::sock::{ConnectedVisitor, TableSock, VsockSock};
-use vsock::transport::{common, Origin, Published, Registration, TransportDesc, TransportOps};
+use vsock::transport::{common, Published, Registration, TransportDesc, TransportOps};
 
 module! {
     type: VhostVsockRs,
@@ -63,9 +60,6 @@ const WEIGHT: i32 = 0x80000;
 const PKT_WEIGHT: i32 = 256;
 /// `UIO_MAXIOV`.
 const UIO_MAXIOV: i32 = 1024;
-/// Guest packets handed to the common module at once (and used-ring
-/// entries written at once) by the TX handler.
-const TX_BATCH: usize = 16;
 
 /// The virtqueues (`VSOCK_VQ_RX`, `VSOCK_VQ_TX`).
 const VQ_RX: usize = 0;
@@ -82,27 +76,17 @@ struct Vsock {
     queued_replies: AtomicI32,
     /// `VIRTIO_VSOCK_F_SEQPACKET` was acked.
     seqpacket_allow: AtomicBool,
-    /// The TX handler's batch of guest packets (only that handler, in the
-    /// vhost worker, takes the lock; it is empty between its runs).
-    #[pin]
-    tx_batch: FastMutex<SkbList>,
 }
 
 type Dev = Vhost<Vsock>;
 
 impl Vsock {
-    fn new() -> Result<impl PinInit<Self, Error>> {
-        let batch = SkbList::new()?;
-        Ok(try_pin_init!(Vsock {
+    fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Vsock {
             send_pkt_queue <- SkbQueue::new(),
             queued_replies: AtomicI32::new(0),
             seqpacket_allow: AtomicBool::new(false),
-            tx_batch <- FastMutex::new(
-                batch,
-                kernel::c_str!("vhost_vsock_rs_tx_batch"),
-                kernel::static_lock_class!()
-            ),
-        }? Error))
+        }? Error)
     }
 }
 
@@ -177,14 +161,8 @@ fn set_features(dev: &Dev, features: u64) -> Result {
 
 /// Is there space left for replies to rx packets?
 fn more_replies(dev: &Dev) -> bool {
-    more_replies_with(dev, 0)
-}
-
-/// Is there space left for the replies of `pending` more packets besides
-/// those queued (each packet causes at most one reply)?
-fn more_replies_with(dev: &Dev, pending: u32) -> bool {
     let val = dev.data().queued_replies.load(Ordering::SeqCst);
-    i64::from(val) + i64::from(pending) < i64::from(dev.vq_num(VQ_TX))
+    i64::from(val) < i64::from(dev.vq_num(VQ_TX))
 }
 
 /// Host to guest: moves queued packets into the guest's RX buffers
@@ -354,55 +332,22 @@ fn tx_packet(g: &mut VqGuard<'_, Vsock>, inn: u32) -> Option<SkbBox> {
     Some(skb)
 }
 
-/// Hands the batched packets to the common module, in ring order, then
-/// gives their chains (and those of the dropped packets between them) back
-/// to the guest: a chain returns only once its packet was handled, as
-/// upstream's.
-fn flush_tx(
-    g: &mut VqGuard<'_, Vsock>,
-    batch: &mut SkbList,
-    used: &mut UsedBatch<TX_BATCH>,
-    net: &Net,
-) {
-    if !batch.is_empty() {
-        Host::desc().recv_pkts(batch, Origin::Device(Some(net)));
-    }
-    g.add_used_n(used);
-}
-
 /// Guest to host: hands the guest's packets to the common module
 /// (upstream's `vhost_vsock_handle_tx_kick`).
-///
-/// Upstream hands each packet on its own, and writes its used-ring entry
-/// after it.  Here the correctly addressed packets go in batches of up to
-/// [`TX_BATCH`] (`recv_pkts`: consecutive packets of one connection are
-/// then handled under one socket lock, each with upstream's checks, taps,
-/// wake-ups and replies), and the used entries of the batch are written
-/// together after it.  The reply throttle is checked before each chain is
-/// taken, as upstream, counting each packet waiting in the batch as the
-/// reply it may cause: when they could reach the limit, the batch goes
-/// first and the check is made again, so the handler stops exactly where
-/// upstream's would.
 fn handle_tx_kick(w: &Worker<'_, Vsock>) {
     let dev = w.dev();
     let Some(mut g) = w.start_vq(VQ_TX) else {
         return;
     };
-    let net = dev.net();
-    let mut batch = dev.data().tx_batch.lock();
-    let mut used = UsedBatch::<TX_BATCH>::new();
     let mut pkts: i32 = 0;
     let mut total_len: i32 = 0;
     let mut added = false;
     'outer: loop {
         'body: {
-            if !more_replies_with(dev, batch.len()) {
-                flush_tx(&mut g, &mut batch, &mut used, net);
-                if !more_replies(dev) {
-                    // Stop tx until the device processes already pending
-                    // replies.  Leave tx virtqueue callbacks disabled.
-                    break 'outer;
-                }
+            if !more_replies(dev) {
+                // Stop tx until the device processes already pending
+                // replies.  Leave tx virtqueue callbacks disabled.
+                break 'outer;
             }
             let (head, inn) = match g.get_desc() {
                 Desc::Error(_) => break 'outer,
@@ -428,19 +373,11 @@ fn handle_tx_kick(w: &Worker<'_, Vsock>) {
             let hdr = skb.hdr();
             // Only accept correctly addressed packets.
             if hdr.src_cid == u64::from(dev.guest_cid()) && hdr.dst_cid == u64::from(HOST_CID) {
-                batch.push_back(skb);
+                Host::desc().recv_pkt(skb, Some(dev.net()));
             } else {
                 drop(skb);
             }
-            // `used` is flushed once full, below; were it full here, the
-            // batch (with this packet) would go first, keeping the order.
-            if !used.push(head, 0) {
-                flush_tx(&mut g, &mut batch, &mut used, net);
-                let _ = used.push(head, 0);
-            }
-            if used.is_full() {
-                flush_tx(&mut g, &mut batch, &mut used, net);
-            }
+            g.add_used(head, 0);
             added = true;
         }
         pkts = pkts.wrapping_add(1);
@@ -448,7 +385,6 @@ fn handle_tx_kick(w: &Worker<'_, Vsock>) {
             break;
         }
     }
-    flush_tx(&mut g, &mut batch, &mut used, net);
     if added {
         g.signal();
     }
@@ -587,7 +523,7 @@ impl ConnectedVisitor for ResetOrphan {
 
 impl MiscFile for Dev {
     fn open() -> Result<Pin<KBox<Self>>> {
-        Vhost::new(Vsock::new()?, UIO_MAXIOV, PKT_WEIGHT, WEIGHT)
+        Vhost::new(Vsock::new(), UIO_MAXIOV, PKT_WEIGHT, WEIGHT)
     }
 
     fn release(this: Pin<KBox<Self>>) {

@@ -22,7 +22,6 @@ struct file;
 struct poll_table_struct;
 struct vsock_transport;
 struct net;
-struct vring_used_elem;
 
 typedef void (*vsock_rs_vh_kick_fn)(void *owner, unsigned int vq);
 typedef void (*vsock_rs_vh_work_fn)(void *owner);
@@ -77,8 +76,6 @@ void vsock_rs_vh_iter_init(struct iov_iter *it, struct vsock_rs_vhost *h,
 			   unsigned int count, size_t len);
 void vsock_rs_vh_add_used(struct vsock_rs_vhost *h, unsigned int vq,
 			  unsigned int head, unsigned int len);
-void vsock_rs_vh_add_used_n(struct vsock_rs_vhost *h, unsigned int vq,
-			    struct vring_used_elem *heads, unsigned int count);
 void vsock_rs_vh_signal(struct vsock_rs_vhost *h, unsigned int vq);
 bool vsock_rs_vh_exceeds_weight(struct vsock_rs_vhost *h, unsigned int vq,
 				int pkts, int total_len);

@@ -339,33 +339,6 @@ void vsock_rs_vh_add_used(struct vsock_rs_vhost *h, unsigned int vq,
 	vhost_add_used(&h->vqs[vq], head, len);
 }
 
-/*
- * vhost_add_used_n() for @count entries whose id and len are in CPU order
- * (converted here, in place, as vhost_add_used() converts its one).  The
- * entries go in chunks of at most the ring's size: vhost_add_used_n()
- * splits a batch only once, at the ring's end, so a larger one would be
- * written past the used ring (a guest can have more chains taken than its
- * ring holds before any is returned).  Chunk by chunk, the used ring ends
- * as after one vhost_add_used() per entry, as upstream's callers write.
- */
-void vsock_rs_vh_add_used_n(struct vsock_rs_vhost *h, unsigned int vq,
-			    struct vring_used_elem *heads, unsigned int count)
-{
-	struct vhost_virtqueue *v = &h->vqs[vq];
-	unsigned int i, n;
-
-	for (i = 0; i < count; i++) {
-		heads[i].id = cpu_to_vhost32(v, (__force u32)heads[i].id);
-		heads[i].len = cpu_to_vhost32(v, (__force u32)heads[i].len);
-	}
-	while (count && v->num) {
-		n = min(count, v->num);
-		vhost_add_used_n(v, heads, NULL, n);
-		heads += n;
-		count -= n;
-	}
-}
-
 void vsock_rs_vh_signal(struct vsock_rs_vhost *h, unsigned int vq)
 {
 	vhost_signal(&h->dev, &h->vqs[vq]);

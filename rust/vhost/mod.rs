@@ -628,47 +628,6 @@ impl<T: VhostHandler> Drop for DevGuard<'_, T> {
     }
 }
 
-/// Used-ring entries (head, length) gathered for one
-/// [`VqGuard::add_used_n`], in CPU byte order.
-///
-/// # Invariants
-///
-/// `len <= N`.
-pub struct UsedBatch<const N: usize> {
-    elems: [b::vring_used_elem; N],
-    len: usize,
-}
-
-impl<const N: usize> UsedBatch<N> {
-    /// An empty batch (of room for at least one entry).
-    pub const fn new() -> Self {
-        const { assert!(N > 0) };
-        // INVARIANT: empty.
-        UsedBatch {
-            elems: [b::vring_used_elem { id: 0, len: 0 }; N],
-            len: 0,
-        }
-    }
-
-    /// Adds the entry of chain `head` with `len` bytes written; `false`
-    /// (and nothing added) if the batch is full.
-    pub fn push(&mut self, head: u32, len: u32) -> bool {
-        let Some(e) = self.elems.get_mut(self.len) else {
-            return false;
-        };
-        e.id = head;
-        e.len = len;
-        // INVARIANT: `self.len < N` here, as `get_mut` found the entry.
-        self.len += 1;
-        true
-    }
-
-    /// Whether no more entries fit.
-    pub fn is_full(&self) -> bool {
-        self.len >= N
-    }
-}
-
 /// A locked virtqueue of a [`Vhost`].
 ///
 /// # Invariants
@@ -814,25 +773,6 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
         // SAFETY: we hold the vq mutex; the head is only written to the
         // used ring (guest memory, through the user-copy functions).
         unsafe { b::vsock_rs_vh_add_used(self.dev.raw(), self.vq, head, len) };
-    }
-
-    /// `vhost_add_used_n` for the entries of `used`, which is emptied.
-    pub fn add_used_n<const N: usize>(&mut self, used: &mut UsedBatch<N>) {
-        if used.len == 0 {
-            return;
-        }
-        // `len` is at most `N` (`UsedBatch` invariant).
-        let count = used.len as u32;
-        used.len = 0;
-        // SAFETY: we hold the vq mutex; the first `count` entries of the
-        // array are initialised (`UsedBatch` invariant) and it is
-        // exclusively borrowed for the call, which converts them in place;
-        // the heads are only written to the used ring (guest memory,
-        // through the user-copy functions), in chunks of at most the
-        // ring's size, so never past it, whatever `count`.
-        unsafe {
-            b::vsock_rs_vh_add_used_n(self.dev.raw(), self.vq, used.elems.as_mut_ptr(), count)
-        };
     }
 
     /// `vhost_signal`.
