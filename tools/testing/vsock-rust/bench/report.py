@@ -14,7 +14,9 @@ rust64k) with its ratios to C and Rust, and writes RUN_DIR/bench.json (every run
 summary) and RUN_DIR/bench.png (throughput per buffer size, one panel for
 loopback, guest to host, host to guest, and for the host backend's two
 directions).  Exits 1 when a case lacks a
-measurement of an implementation measured in its part.
+measurement of an implementation measured in its part.  A part measured
+without C or without Rust (an A/B run such as BENCH_HOSTS="rust alt") has
+no Rust/C rows: its implementations' tables give the ratios there are.
 """
 import csv
 import json
@@ -47,6 +49,7 @@ def main():
     for (case, _), by_impl in data.items():
         impls_of.setdefault(part(case), set()).update(by_impl)
     spread = lambda v, m: (max(v) - min(v)) / m * 100 if m else 0.0
+    ratio_of = lambda m, base: None if base is None else (m / base if base else float("nan"))
 
     summary = []
     ok = True
@@ -60,23 +63,29 @@ def main():
                   file=sys.stderr)
             ok = False
         c, rs = by_impl.get("c", []), by_impl.get("rust", [])
-        if not c or not rs:
-            if not missing:
-                print(f"{case:<16} {metric:<10} missing measurements", file=sys.stderr)
-            ok = False
-            continue
-        mc, mr = statistics.median(c), statistics.median(rs)
-        ratio = mr / mc if mc else float("nan")
-        higher = metric in HIGHER_IS_BETTER
-        good = ratio >= 1.0 if higher else ratio <= 1.0
+        mc = statistics.median(c) if c else None
+        mr = statistics.median(rs) if rs else None
         others = {}
         for impl, vals in by_impl.items():
             if impl in ("c", "rust"):
                 continue
             m = statistics.median(vals)
-            others[impl] = {"median": m, "ratio_over_c": m / mc if mc else float("nan"),
-                            "ratio_over_rust": m / mr if mr else float("nan"),
+            others[impl] = {"median": m, "ratio_over_c": ratio_of(m, mc),
+                            "ratio_over_rust": ratio_of(m, mr),
                             "spread_pct": spread(vals, m), "rounds": len(vals)}
+        if not c or not rs:
+            # Missing here but measured elsewhere in its part: reported
+            # above.  A part without C or Rust at all: only the other
+            # implementations' tables.
+            if {"c", "rust"} <= impls_of[part(case)]:
+                ok = False
+            if others:
+                summary.append({"case": case, "metric": metric, "c_median": mc,
+                                "rust_median": mr, "others": others})
+            continue
+        ratio = mr / mc if mc else float("nan")
+        higher = metric in HIGHER_IS_BETTER
+        good = ratio >= 1.0 if higher else ratio <= 1.0
         summary.append({
             "case": case, "metric": metric, "rounds": min(len(c), len(rs)),
             "c_median": mc, "rust_median": mr, "ratio_rust_over_c": ratio,
@@ -89,7 +98,11 @@ def main():
             f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
     head = (f"{'case':<16} {'metric':<10} {'C median':>10} {'Rust median':>12} "
             f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better")
-    if lines["drivers"] or not lines["host"]:
+    # Further implementations (an "alt" build for A/B runs; the guest
+    # driver with other parameters, e.g. rust64k): their ratios to C and
+    # Rust, in a table each.
+    extra = sorted({i for s in summary for i in s["others"]})
+    if lines["drivers"] or not (lines["host"] or extra):
         print(head)
         print("\n".join(lines["drivers"]))
     if lines["host"]:
@@ -99,19 +112,17 @@ def main():
               "L2's guest driver C in both)")
         print(head)
         print("\n".join(lines["host"]))
-    # Further implementations (an "alt" build for A/B runs; the guest
-    # driver with other parameters, e.g. rust64k): their ratios to C and
-    # Rust.
-    extra = sorted({i for s in summary for i in s["others"]})
     for impl in extra:
-        print()
+        if lines["drivers"] or lines["host"] or impl != extra[0]:
+            print()
         print(f"{'case':<16} {'metric':<10} {impl + ' median':>14} {impl + '/C':>12} "
               f"{impl + '/Rust':>14}  {'spread':>7}")
+        fmt = lambda r, w: f"{'-':>{w}}" if r is None else f"{r:>{w}.3f}"
         for s in summary:
             o = s["others"].get(impl)
             if o:
                 print(f"{s['case']:<16} {s['metric']:<10} {o['median']:>14.3f} "
-                      f"{o['ratio_over_c']:>12.3f} {o['ratio_over_rust']:>14.3f}  "
+                      f"{fmt(o['ratio_over_c'], 12)} {fmt(o['ratio_over_rust'], 14)}  "
                       f"{o['spread_pct']:>6.1f}%")
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
@@ -159,7 +170,8 @@ def main():
             fig.suptitle(f"vsock throughput under TCG ({clock} clock)")
             fig.tight_layout()
             fig.savefig(run / "bench.png", dpi=100)
-    print(f"wrote {run / 'bench.json'} and {run / 'bench.png'}")
+        print(f"wrote {run / 'bench.png'}")
+    print(f"wrote {run / 'bench.json'}")
     return 0 if ok else 1
 
 
