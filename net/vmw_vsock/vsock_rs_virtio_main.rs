@@ -406,9 +406,16 @@ impl TransportOps for Virtio {
         }
         let len = skb.len();
         // Straight onto the ring if nothing waits before this packet and
-        // the ring is free; we are under RCU, so no sleeping.
+        // the ring is free; we are under RCU, so no sleeping.  The queue
+        // is checked again under the ring's lock: the send worker takes a
+        // packet off the queue and, if the ring is full, puts it back,
+        // both under that lock, so a packet can look alone in the window
+        // between and, once the device has freed room, overtake the one
+        // put back, even of its own socket.  (Upstream checks only
+        // before the lock and has that window.)
         let skb = if v.send_queue.is_empty_lockless() {
             match v.tx.try_lock() {
+                Some(_) if !v.send_queue.is_empty_lockless() => Some(skb),
                 Some(mut g) => match g.vq() {
                     Some(mut vq) => match vq.add(OutPkt(skb), Gfp::Atomic) {
                         Ok(()) => {
