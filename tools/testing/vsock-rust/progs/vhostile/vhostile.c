@@ -56,7 +56,7 @@
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
 
-#define QSZ 256
+#define QSZ 256 /* the largest ring; the devices opened next have qsz */
 #define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define MAX_PKT (64 * 1024)
 #define SLOT (72 * 1024)
@@ -103,6 +103,7 @@ struct dev {
 #define TXQ 1
 
 static const char *backend;
+static unsigned int qsz = QSZ; /* ring size of the devices opened next */
 static uint32_t listen_port = 1024;
 static int listener = -1;
 static uint32_t next_port = 40000;
@@ -204,7 +205,7 @@ static int dev_open(struct dev *d, uint64_t cid)
 	for (q = 0; q < 2; q++) {
 		struct vq *v = &d->vq[q];
 		uint8_t *base = d->mem + (size_t)q * 65536;
-		struct vhost_vring_state num = { .index = q, .num = QSZ };
+		struct vhost_vring_state num = { .index = q, .num = qsz };
 		struct vhost_vring_state vbase = { .index = q, .num = 0 };
 		struct vhost_vring_addr addr = { .index = q };
 		struct vhost_vring_file f = { .index = q };
@@ -213,9 +214,9 @@ static int dev_open(struct dev *d, uint64_t cid)
 		v->avail = (void *)(base + 16 * QSZ);
 		v->used = (void *)(base + 16 * QSZ + 8192);
 		v->slot_off = 4 * 65536 + (size_t)q * QSZ * SLOT;
-		for (i = 0; i < QSZ; i++)
-			v->free[i] = QSZ - 1 - i;
-		v->nfree = QSZ;
+		for (i = 0; i < (int)qsz; i++)
+			v->free[i] = qsz - 1 - i;
+		v->nfree = qsz;
 		v->kick = eventfd(0, EFD_NONBLOCK);
 		v->call = eventfd(0, EFD_NONBLOCK);
 		if (v->kick < 0 || v->call < 0)
@@ -298,7 +299,7 @@ static int add_chain(struct dev *d, int q, const struct seg *segs, int n)
 	v->used_seen[idx[0]] = 0;
 	v->chain_len[idx[0]] = n;
 	v->posted_len[idx[0]] = segs[0].len;
-	v->avail->ring[v->avail_idx % QSZ] = idx[0];
+	v->avail->ring[v->avail_idx % qsz] = idx[0];
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	v->avail_idx++;
 	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
@@ -337,9 +338,9 @@ static void pump(struct dev *d)
 	int reposted = 0;
 
 	while (v->last_used != __atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE)) {
-		struct vring_used_elem *e = &v->used->ring[v->last_used % QSZ];
+		struct vring_used_elem *e = &v->used->ring[v->last_used % qsz];
 
-		if (e->id < QSZ) {
+		if (e->id < qsz) {
 			v->used_seen[e->id] = 1;
 			free_chain(v, e->id);
 		}
@@ -347,11 +348,11 @@ static void pump(struct dev *d)
 	}
 	v = &d->vq[RXQ];
 	while (v->last_used != __atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE)) {
-		struct vring_used_elem *e = &v->used->ring[v->last_used % QSZ];
+		struct vring_used_elem *e = &v->used->ring[v->last_used % qsz];
 		uint32_t id = e->id, len = e->len;
 
 		v->last_used++;
-		if (id >= QSZ)
+		if (id >= qsz)
 			continue;
 		v->used_seen[id] = 1;
 		if (rx_sink && len >= HDR && rx_sink(d, slot(d, RXQ, id), len - HDR)) {
@@ -562,6 +563,29 @@ static ssize_t host_recv(struct dev *d, int fd, void *buf, size_t n)
 	return got;
 }
 
+/* host_send: all of n bytes from the host socket, pumping the guest. */
+static int host_send(struct dev *d, int fd, const void *buf, size_t n)
+{
+	double t0 = now();
+	size_t sent = 0;
+
+	while (sent < n) {
+		ssize_t r = send(fd, (const char *)buf + sent, n - sent, MSG_DONTWAIT);
+
+		if (r > 0) {
+			sent += r;
+			continue;
+		}
+		if (r < 0 && errno != EAGAIN)
+			return -errno;
+		pump(d);
+		if (now() - t0 > timeout_s)
+			return -ETIMEDOUT;
+		nap();
+	}
+	return 0;
+}
+
 /* ---- connections -------------------------------------------------------- */
 
 struct conn {
@@ -692,6 +716,9 @@ static void run_case(const char *name, case_fn fn)
 	struct dev d;
 	int r;
 
+	/* Devices opened by a "small_ring" case have rings of 8. */
+	qsz = strncmp(name, "small_ring", 10) ? QSZ : 8;
+
 	detail[0] = 0;
 	r = dev_open(&d, next_cid++);
 	if (r) {
@@ -707,6 +734,7 @@ static void run_case(const char *name, case_fn fn)
 	if (!r && sane(&d))
 		r = -1;
 	dev_close(&d);
+	qsz = QSZ;
 	result(name, r == 0);
 }
 
@@ -1532,7 +1560,7 @@ static void publish(struct dev *d, uint16_t head)
 {
 	struct vq *v = &d->vq[TXQ];
 
-	v->avail->ring[v->avail_idx % QSZ] = head;
+	v->avail->ring[v->avail_idx % qsz] = head;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	v->avail_idx++;
 	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
@@ -1587,10 +1615,10 @@ static int case_bad_ring(struct dev *d)
 			publish(&e, i);
 			break;
 		case 2:
-			publish(&e, QSZ + 5);
+			publish(&e, qsz + 5);
 			break;
 		case 3:
-			v->avail_idx += QSZ + 1;
+			v->avail_idx += qsz + 1;
 			__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
 			kick(&e, TXQ);
 			break;
@@ -1613,6 +1641,115 @@ static int case_bad_ring(struct dev *d)
 		dev_close(&e);
 	}
 	return 0; /* sane() on the case's own device follows */
+}
+
+/* small_ring (rings of 8; upstream's QEMU has 128, vhostile's other cases
+ * 256): C: the TX ring wraps many times and every REQUEST to an unbound
+ * port still gets its RST (the reply throttle counts against the RX ring's
+ * 8 entries and loses none); 64 KiB pass each way over one connection in
+ * order, host to guest in packets of at most one RX buffer's payload. */
+static int small_ring_byte(uint32_t off, int dir)
+{
+	return (uint8_t)(off * 131 + (off >> 8) + dir * 77);
+}
+
+static int case_small_ring(struct dev *d)
+{
+	static uint8_t buf[65536];
+	const int n = 200, chunk = 4096;
+	uint32_t base = next_port, off;
+	int i, got = 0, ret = -1;
+	struct conn c;
+	double t0;
+
+	next_port += n;
+	for (i = 0; i < n; i++)
+		if (tx_op(d, VIRTIO_VSOCK_OP_REQUEST, base + i, unbound_port) < 0) {
+			fail_detail("TX ring stuck after %d REQUESTs", i);
+			return -1;
+		}
+	t0 = now();
+	while (got < n && now() - t0 < timeout_s) {
+		pump(d);
+		got = 0;
+		for (i = 0; i < d->npkts; i++)
+			if (d->pkts[i].h.op == VIRTIO_VSOCK_OP_RST &&
+			    d->pkts[i].h.dst_port - base < (uint32_t)n)
+				got++;
+		if (got < n)
+			nap();
+	}
+	if (got != n) {
+		fail_detail("%d RSTs for %d REQUESTs to an unbound port (C: one each)", got, n);
+		return -1;
+	}
+	d->npkts = 0;
+
+	if (conn_open(d, &c))
+		goto out;
+	/* Guest to host: 16 packets of 4 KiB through the 8-entry TX ring. */
+	for (off = 0; off < sizeof(buf); off += chunk) {
+		struct virtio_vsock_hdr h = mkhdr(d, VIRTIO_VSOCK_OP_RW, c.gport, c.hport, chunk);
+
+		for (i = 0; i < chunk; i++)
+			buf[off + i] = small_ring_byte(off + i, 0);
+		if (tx_pkt(d, &h, buf + off, chunk) < 0) {
+			fail_detail("RW at %u not sent (TX ring stuck)", off);
+			goto out;
+		}
+	}
+	{
+		static uint8_t in[65536];
+		ssize_t r = host_recv(d, c.hfd, in, sizeof(in));
+
+		if (r != (ssize_t)sizeof(in) || memcmp(in, buf, sizeof(in))) {
+			fail_detail("host got %zd bytes of 65536 guest to host%s", r,
+				    r == (ssize_t)sizeof(in) ? ", not in order" : "");
+			goto out;
+		}
+	}
+	/* Host to guest: 64 KiB into 8 RX buffers, reposted as they come. */
+	for (off = 0; off < sizeof(buf); off++)
+		buf[off] = small_ring_byte(off, 1);
+	i = host_send(d, c.hfd, buf, sizeof(buf));
+	if (i < 0) {
+		fail_detail("host send of 64 KiB: %s", strerror(-i));
+		goto out;
+	}
+	off = 0;
+	t0 = now();
+	while (off < sizeof(buf) && now() - t0 < timeout_s) {
+		struct pkt *p;
+
+		pump(d);
+		while (off < sizeof(buf) && (p = find(d, VIRTIO_VSOCK_OP_RW, c.gport, c.hport))) {
+			uint32_t k, m = p->h.len < sizeof(p->data) ? p->h.len : sizeof(p->data);
+
+			p->taken = 1;
+			if (p->h.len > RX_BUF - HDR || p->used_len != HDR + p->h.len) {
+				fail_detail("host to guest: len %u in a %u-byte buffer, %u used",
+					    p->h.len, RX_BUF, p->used_len);
+				goto out;
+			}
+			for (k = 0; k < m; k++)
+				if (p->data[k] != small_ring_byte(off + k, 1)) {
+					fail_detail("host to guest: byte %u differs", off + k);
+					goto out;
+				}
+			off += p->h.len;
+		}
+		if (off < sizeof(buf))
+			nap();
+	}
+	if (off != sizeof(buf)) {
+		fail_detail("guest got %u of 65536 bytes host to guest", off);
+		goto out;
+	}
+	ret = 0;
+out:
+	conn_close(d, &c);
+	d->npkts = 0;
+	return ret;
 }
 
 /* ---- traffic mode (suites/hostcycle.sh) ------------------------------------
@@ -1686,29 +1823,6 @@ static int tr_fail(const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	return 1;
-}
-
-/* host_send: all of n bytes from the host socket, pumping the guest. */
-static int host_send(struct dev *d, int fd, const void *buf, size_t n)
-{
-	double t0 = now();
-	size_t sent = 0;
-
-	while (sent < n) {
-		ssize_t r = send(fd, (const char *)buf + sent, n - sent, MSG_DONTWAIT);
-
-		if (r > 0) {
-			sent += r;
-			continue;
-		}
-		if (r < 0 && errno != EAGAIN)
-			return -errno;
-		pump(d);
-		if (now() - t0 > timeout_s)
-			return -ETIMEDOUT;
-		nap();
-	}
-	return 0;
 }
 
 static int traffic_main(int argc, char **argv)
@@ -1854,6 +1968,7 @@ int main(int argc, char **argv)
 	run_case("pkt_64k_plus_1", case_64k_plus_1);
 	run_case("rx_small_buffers", case_rx_small);
 	run_case("close_in_flight", case_close_in_flight);
+	run_case("small_ring", case_small_ring);
 	run_case("bad_ring", case_bad_ring);
 	run_case("final_rig", case_rig);
 	close(listener);
