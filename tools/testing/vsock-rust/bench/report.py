@@ -170,7 +170,7 @@ def main():
             fig.suptitle(f"vsock throughput under TCG ({clock} clock)")
             fig.tight_layout()
             fig.savefig(run / "bench.png", dpi=100)
-        print(f"wrote {run / 'bench.png'}")
+            print(f"wrote {run / 'bench.png'}")
     print(f"wrote {run / 'bench.json'}")
     return 0 if ok else 1
 
