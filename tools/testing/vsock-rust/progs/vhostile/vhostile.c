@@ -1654,122 +1654,8 @@ static int case_bad_ring(struct dev *d)
  * 8 entries and loses none); 64 KiB pass each way over one connection in
  * order, host to guest in packets of at most one RX buffer's payload, each
  * byte checked. */
-static int small_ring_byte(uint32_t off, int dir)
-{
-	return (uint8_t)(off * 131 + (off >> 8) + dir * 77);
-}
-
-static uint32_t sr_gport, sr_hport, sr_off;
-
-/* small_ring's rx_sink: checks every byte of the connection's RWs in the RX
- * buffer, in order, before pump reposts it. */
-static int small_ring_sink(struct dev *d, const uint8_t *buf, uint32_t plen)
-{
-	struct virtio_vsock_hdr h;
-	uint32_t i;
-
-	(void)d;
-	memcpy(&h, buf, HDR);
-	if (h.dst_port != sr_gport || h.src_port != sr_hport || h.op != VIRTIO_VSOCK_OP_RW)
-		return 0;
-	if (h.len != plen || plen > RX_BUF - HDR) {
-		fail_detail("host to guest: len %u with %u bytes written in a %u-byte buffer",
-			    h.len, plen, RX_BUF);
-		return 1;
-	}
-	for (i = 0; i < plen; i++)
-		if (buf[HDR + i] != small_ring_byte(sr_off + i, 1)) {
-			fail_detail("host to guest: byte %u differs", sr_off + i);
-			break;
-		}
-	sr_off += plen;
-	return 1;
-}
-
-static int case_small_ring(struct dev *d)
-{
-	static uint8_t buf[65536];
-	const int chunk = 4096;
-	int i, ret = -1;
-	struct conn c;
-	uint32_t off;
-	double t0;
-
-	if (flood_unbound(d, 200))
-		return -1;
-	if (conn_open(d, &c))
-		goto out;
-	/* Guest to host: 16 packets of 4 KiB through the 8-entry TX ring. */
-	for (off = 0; off < sizeof(buf); off += chunk) {
-		struct virtio_vsock_hdr h = mkhdr(d, VIRTIO_VSOCK_OP_RW, c.gport, c.hport, chunk);
-
-		for (i = 0; i < chunk; i++)
-			buf[off + i] = small_ring_byte(off + i, 0);
-		if (tx_pkt(d, &h, buf + off, chunk) < 0) {
-			fail_detail("RW at %u not sent (TX ring stuck)", off);
-			goto out;
-		}
-	}
-	{
-		static uint8_t in[65536];
-		ssize_t r = host_recv(d, c.hfd, in, sizeof(in));
-
-		if (r != (ssize_t)sizeof(in) || memcmp(in, buf, sizeof(in))) {
-			fail_detail("host got %zd bytes of 65536 guest to host%s", r,
-				    r == (ssize_t)sizeof(in) ? ", not in order" : "");
-			goto out;
-		}
-	}
-	/* Host to guest: 64 KiB into 8 RX buffers, reposted as they come. */
-	for (off = 0; off < sizeof(buf); off++)
-		buf[off] = small_ring_byte(off, 1);
-	sr_gport = c.gport;
-	sr_hport = c.hport;
-	sr_off = 0;
-	rx_sink = small_ring_sink;
-	i = host_send(d, c.hfd, buf, sizeof(buf));
-	if (i < 0) {
-		fail_detail("host send of 64 KiB: %s", strerror(-i));
-		goto out;
-	}
-	t0 = now();
-	while (sr_off < sizeof(buf) && !detail[0] && now() - t0 < timeout_s) {
-		pump(d);
-		if (sr_off < sizeof(buf))
-			nap();
-	}
-	if (detail[0])
-		goto out;
-	if (sr_off != sizeof(buf)) {
-		fail_detail("guest got %u of 65536 bytes host to guest", sr_off);
-		goto out;
-	}
-	ret = 0;
-out:
-	rx_sink = NULL;
-	conn_close(d, &c);
-	d->npkts = 0;
-	return ret;
-}
-
-/* ---- traffic mode (suites/hostcycle.sh) ------------------------------------
- *
- *   vhostile traffic CID PORT BYTES once|forever
- *
- * A well-behaved guest with guest CID CID: it connects to a listener of this
- * machine (the host) on PORT, then passes data both ways in lock step, 4 KiB
- * guest to host (read and checked by the host socket), then 4 KiB host to
- * guest (checked by the guest), each byte a function of its offset and
- * direction.  After BYTES each way it prints "vhostile traffic: BYTES bytes
- * each way ok".  once: then the guest shuts the connection down (the host
- * must read end of file), resets it, checks that the device still answers
- * (RST for a REQUEST to an unbound port), closes the device and exits 0.
- * forever: it goes on until killed (the suite kills it with SIGKILL in the
- * middle of the traffic).  Any failure: "vhostile traffic: FAIL ..." and
- * exit status 1.
- */
-#define TR_CHUNK 4096
-
+/* The traffic mode's byte pattern (tr_byte) and checking sink (tr_sink) are
+ * shared with small_ring. */
 static uint32_t tr_gport, tr_hport;
 static uint64_t tr_rx_off; /* host to guest bytes received, in order */
 static int tr_rx_bad, tr_peer_reset;
@@ -1812,6 +1698,94 @@ static int tr_sink(struct dev *d, const uint8_t *buf, uint32_t plen)
 		return 1;
 	}
 }
+
+static int case_small_ring(struct dev *d)
+{
+	static uint8_t buf[65536];
+	const int chunk = 4096;
+	int i, ret = -1;
+	struct conn c;
+	uint32_t off;
+	double t0;
+
+	if (flood_unbound(d, 200))
+		return -1;
+	if (conn_open(d, &c))
+		goto out;
+	/* Guest to host: 16 packets of 4 KiB through the 8-entry TX ring. */
+	for (off = 0; off < sizeof(buf); off += chunk) {
+		struct virtio_vsock_hdr h = mkhdr(d, VIRTIO_VSOCK_OP_RW, c.gport, c.hport, chunk);
+
+		for (i = 0; i < chunk; i++)
+			buf[off + i] = tr_byte(off + i, 0);
+		if (tx_pkt(d, &h, buf + off, chunk) < 0) {
+			fail_detail("RW at %u not sent (TX ring stuck)", off);
+			goto out;
+		}
+	}
+	{
+		static uint8_t in[65536];
+		ssize_t r = host_recv(d, c.hfd, in, sizeof(in));
+
+		if (r != (ssize_t)sizeof(in) || memcmp(in, buf, sizeof(in))) {
+			fail_detail("host got %zd bytes of 65536 guest to host%s", r,
+				    r == (ssize_t)sizeof(in) ? ", not in order" : "");
+			goto out;
+		}
+	}
+	/* Host to guest: 64 KiB into 8 RX buffers, reposted as they come. */
+	for (off = 0; off < sizeof(buf); off++)
+		buf[off] = tr_byte(off, 1);
+	tr_gport = c.gport;
+	tr_hport = c.hport;
+	tr_rx_off = 0;
+	tr_rx_bad = 0;
+	rx_sink = tr_sink;
+	i = host_send(d, c.hfd, buf, sizeof(buf));
+	if (i < 0) {
+		fail_detail("host send of 64 KiB: %s", strerror(-i));
+		goto out;
+	}
+	t0 = now();
+	while (tr_rx_off < sizeof(buf) && !tr_rx_bad && now() - t0 < timeout_s) {
+		pump(d);
+		if (tr_rx_off < sizeof(buf))
+			nap();
+	}
+	if (tr_rx_bad) {
+		fail_detail("host to guest: a packet's length or bytes differ");
+		goto out;
+	}
+	if (tr_rx_off != sizeof(buf)) {
+		fail_detail("guest got %llu of 65536 bytes host to guest",
+			    (unsigned long long)tr_rx_off);
+		goto out;
+	}
+	ret = 0;
+out:
+	rx_sink = NULL;
+	conn_close(d, &c);
+	d->npkts = 0;
+	return ret;
+}
+
+/* ---- traffic mode (suites/hostcycle.sh) ------------------------------------
+ *
+ *   vhostile traffic CID PORT BYTES once|forever
+ *
+ * A well-behaved guest with guest CID CID: it connects to a listener of this
+ * machine (the host) on PORT, then passes data both ways in lock step, 4 KiB
+ * guest to host (read and checked by the host socket), then 4 KiB host to
+ * guest (checked by the guest), each byte a function of its offset and
+ * direction.  After BYTES each way it prints "vhostile traffic: BYTES bytes
+ * each way ok".  once: then the guest shuts the connection down (the host
+ * must read end of file), resets it, checks that the device still answers
+ * (RST for a REQUEST to an unbound port), closes the device and exits 0.
+ * forever: it goes on until killed (the suite kills it with SIGKILL in the
+ * middle of the traffic).  Any failure: "vhostile traffic: FAIL ..." and
+ * exit status 1.
+ */
+#define TR_CHUNK 4096
 
 static int tr_fail(const char *fmt, ...)
 {
