@@ -17,23 +17,66 @@ directions).  Exits 1 when a case lacks a
 measurement of an implementation measured in its part.  A part measured
 without C or without Rust (an A/B run such as BENCH_HOSTS="rust alt") has
 no Rust/C rows: its implementations' tables give the ratios there are.
+
+Each Rust/C row also gives the paired view of the rounds (C and Rust are
+measured in every round, in alternating order): the geometric mean of the
+per-round ratios Rust/C with its 95% confidence interval (Student's t on
+the logarithms), and the rounds in which Rust did better.  The rounds of
+a run differ by more than the two implementations often do, and the
+pairing takes out what a round shares (a boot's wake-up pattern, a
+placement), so the interval says whether a difference is the code's.
 """
 import csv
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
 
 HIGHER_IS_BETTER = {"gbps"}
 
+# Student's t, two-sided 95% (0.975 quantile), by degrees of freedom.
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+        2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def paired(base, other, higher):
+    """The paired comparison of two implementations measured in the same
+    rounds: {round: value} each.  Returns the number of rounds in both, the
+    geometric mean of the ratios other/base, its 95% confidence interval
+    (None with fewer than two rounds) and the rounds in which other did
+    better; None when no round has both or a value is not positive."""
+    rounds = sorted(set(base) & set(other))
+    if not rounds or any(base[r] <= 0 or other[r] <= 0 for r in rounds):
+        return None
+    logs = [math.log(other[r] / base[r]) for r in rounds]
+    n = len(logs)
+    mean = statistics.fmean(logs)
+    ci = None
+    if n >= 2:
+        half = T975[min(n - 2, len(T975) - 1)] * statistics.stdev(logs) / math.sqrt(n)
+        ci = (math.exp(mean - half), math.exp(mean + half))
+    won = sum(1 for x in logs if (x > 0 if higher else x < 0))
+    return {"rounds": n, "geomean": math.exp(mean), "ci95": ci, "won": won}
+
+
+def fmt_paired(p):
+    if p is None:
+        return ""
+    ci = "" if p["ci95"] is None else f" [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
+    return f"{p['geomean']:.3f}{ci} {p['won']}/{p['rounds']}"
+
 
 def main():
     run = Path(sys.argv[1])
     rows = list(csv.DictReader(open(run / "bench.csv")))
     data = {}
+    by_round = {}
     for r in rows:
         key = (r["case"], r["metric"])
         data.setdefault(key, {}).setdefault(r["impl"], []).append(float(r["value"]))
+        by_round.setdefault(key, {}).setdefault(r["impl"], {})[r["round"]] = float(r["value"])
 
     # Cases of the guest-driver part (bench/guest.sh): L2's driver over the
     # same C vhost host; of the host-backend part (host-*): L1's backend
@@ -70,9 +113,14 @@ def main():
             if impl in ("c", "rust"):
                 continue
             m = statistics.median(vals)
+            rounds = by_round[(case, metric)]
+            higher = metric in HIGHER_IS_BETTER
             others[impl] = {"median": m, "ratio_over_c": ratio_of(m, mc),
                             "ratio_over_rust": ratio_of(m, mr),
-                            "spread_pct": spread(vals, m), "rounds": len(vals)}
+                            "spread_pct": spread(vals, m), "rounds": len(vals),
+                            "paired_over_c": paired(rounds.get("c", {}), rounds[impl], higher),
+                            "paired_over_rust": paired(rounds.get("rust", {}), rounds[impl],
+                                                       higher)}
         if not c or not rs:
             # Missing here but measured elsewhere in its part: reported
             # above.  A part without C or Rust at all: only the other
@@ -86,18 +134,21 @@ def main():
         ratio = mr / mc if mc else float("nan")
         higher = metric in HIGHER_IS_BETTER
         good = ratio >= 1.0 if higher else ratio <= 1.0
+        pair = paired(by_round[(case, metric)]["c"], by_round[(case, metric)]["rust"], higher)
         summary.append({
             "case": case, "metric": metric, "rounds": min(len(c), len(rs)),
             "c_median": mc, "rust_median": mr, "ratio_rust_over_c": ratio,
             "c_spread_pct": spread(c, mc), "rust_spread_pct": spread(rs, mr),
             "higher_is_better": higher, "rust_at_least_as_good": good,
-            "others": others,
+            "paired": pair, "others": others,
         })
         lines["host" if part(case) == "host" else "drivers"].append(
             f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
-            f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C'}")
+            f"{spread(c, mc):>8.1f}% {spread(rs, mr):>10.1f}%  {'rust' if good else 'C':<6}  "
+            f"{fmt_paired(pair)}")
     head = (f"{'case':<16} {'metric':<10} {'C median':>10} {'Rust median':>12} "
-            f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better")
+            f"{'Rust/C':>7}  {'C spread':>9} {'Rust spread':>11}  better  "
+            f"paired Rust/C [95% CI] rounds Rust better")
     # Further implementations (an "alt" build for A/B runs; the guest
     # driver with other parameters, e.g. rust64k): their ratios to C and
     # Rust, in a table each.
@@ -116,14 +167,16 @@ def main():
         if lines["drivers"] or lines["host"] or impl != extra[0]:
             print()
         print(f"{'case':<16} {'metric':<10} {impl + ' median':>14} {impl + '/C':>12} "
-              f"{impl + '/Rust':>14}  {'spread':>7}")
+              f"{impl + '/Rust':>14}  {'spread':>7}  {'paired ' + impl + '/C':<29} "
+              f"paired {impl}/Rust [95% CI] rounds {impl} better")
         fmt = lambda r, w: f"{'-':>{w}}" if r is None else f"{r:>{w}.3f}"
         for s in summary:
             o = s["others"].get(impl)
             if o:
                 print(f"{s['case']:<16} {s['metric']:<10} {o['median']:>14.3f} "
                       f"{fmt(o['ratio_over_c'], 12)} {fmt(o['ratio_over_rust'], 14)}  "
-                      f"{o['spread_pct']:>6.1f}%")
+                      f"{o['spread_pct']:>6.1f}%  {fmt_paired(o['paired_over_c']) or '-':<29} "
+                      f"{fmt_paired(o['paired_over_rust']) or '-'}")
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
     print(f"clock: {clock} (icount: guest time counts guest instructions)")
