@@ -56,7 +56,7 @@
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
 
-#define QSZ 256 /* the largest ring; the devices opened next have qsz */
+#define QSZ 256 /* the largest ring; the devices opened next have qsz[] */
 #define HDR ((uint32_t)sizeof(struct virtio_vsock_hdr))
 #define MAX_PKT (64 * 1024)
 #define SLOT (72 * 1024)
@@ -70,7 +70,9 @@ struct vq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	unsigned int num; /* ring size, at most QSZ */
 	uint16_t avail_idx, last_used;
+	unsigned int used_total; /* used entries taken back (pump) */
 	uint16_t free[QSZ];
 	int nfree;
 	uint8_t used_seen[QSZ];
@@ -103,7 +105,8 @@ struct dev {
 #define TXQ 1
 
 static const char *backend;
-static unsigned int qsz = QSZ; /* ring size of the devices opened next */
+/* Ring sizes of the devices opened next, by queue (RXQ, TXQ). */
+static unsigned int qsz[2] = { QSZ, QSZ };
 static uint32_t listen_port = 1024;
 static int listener = -1;
 static uint32_t next_port = 40000;
@@ -205,7 +208,7 @@ static int dev_open(struct dev *d, uint64_t cid)
 	for (q = 0; q < 2; q++) {
 		struct vq *v = &d->vq[q];
 		uint8_t *base = d->mem + (size_t)q * 65536;
-		struct vhost_vring_state num = { .index = q, .num = qsz };
+		struct vhost_vring_state num = { .index = q, .num = qsz[q] };
 		struct vhost_vring_state vbase = { .index = q, .num = 0 };
 		struct vhost_vring_addr addr = { .index = q };
 		struct vhost_vring_file f = { .index = q };
@@ -214,9 +217,10 @@ static int dev_open(struct dev *d, uint64_t cid)
 		v->avail = (void *)(base + 16 * QSZ);
 		v->used = (void *)(base + 16 * QSZ + 8192);
 		v->slot_off = 4 * 65536 + (size_t)q * QSZ * SLOT;
-		for (i = 0; i < (int)qsz; i++)
-			v->free[i] = qsz - 1 - i;
-		v->nfree = qsz;
+		v->num = qsz[q];
+		for (i = 0; i < (int)v->num; i++)
+			v->free[i] = v->num - 1 - i;
+		v->nfree = v->num;
 		v->kick = eventfd(0, EFD_NONBLOCK);
 		v->call = eventfd(0, EFD_NONBLOCK);
 		if (v->kick < 0 || v->call < 0)
@@ -299,7 +303,7 @@ static int add_chain(struct dev *d, int q, const struct seg *segs, int n)
 	v->used_seen[idx[0]] = 0;
 	v->chain_len[idx[0]] = n;
 	v->posted_len[idx[0]] = segs[0].len;
-	v->avail->ring[v->avail_idx % qsz] = idx[0];
+	v->avail->ring[v->avail_idx % v->num] = idx[0];
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	v->avail_idx++;
 	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
@@ -338,21 +342,23 @@ static void pump(struct dev *d)
 	int reposted = 0;
 
 	while (v->last_used != __atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE)) {
-		struct vring_used_elem *e = &v->used->ring[v->last_used % qsz];
+		struct vring_used_elem *e = &v->used->ring[v->last_used % v->num];
 
-		if (e->id < qsz) {
+		if (e->id < v->num) {
 			v->used_seen[e->id] = 1;
 			free_chain(v, e->id);
 		}
 		v->last_used++;
+		v->used_total++;
 	}
 	v = &d->vq[RXQ];
 	while (v->last_used != __atomic_load_n(&v->used->idx, __ATOMIC_ACQUIRE)) {
-		struct vring_used_elem *e = &v->used->ring[v->last_used % qsz];
+		struct vring_used_elem *e = &v->used->ring[v->last_used % v->num];
 		uint32_t id = e->id, len = e->len;
 
 		v->last_used++;
-		if (id >= qsz)
+		v->used_total++;
+		if (id >= v->num)
 			continue;
 		v->used_seen[id] = 1;
 		if (rx_sink && len >= HDR && rx_sink(d, slot(d, RXQ, id), len - HDR)) {
@@ -717,7 +723,7 @@ static void run_case(const char *name, case_fn fn)
 	int r;
 
 	/* Devices opened by a "small_ring" case have rings of 8. */
-	qsz = strncmp(name, "small_ring", 10) ? QSZ : 8;
+	qsz[RXQ] = qsz[TXQ] = strncmp(name, "small_ring", 10) ? QSZ : 8;
 
 	detail[0] = 0;
 	r = dev_open(&d, next_cid++);
@@ -734,7 +740,7 @@ static void run_case(const char *name, case_fn fn)
 	if (!r && sane(&d))
 		r = -1;
 	dev_close(&d);
-	qsz = QSZ;
+	qsz[RXQ] = qsz[TXQ] = QSZ;
 	result(name, r == 0);
 }
 
@@ -1132,21 +1138,13 @@ out:
 	return ret;
 }
 
-/* flood_unbound: n REQUESTs to an unbound port; each must get one RST (the
- * backend throttles TX while replies wait for RX buffers, and loses none). */
-static int flood_unbound(struct dev *d, int n)
+/* wait_rsts: waits until the guest ports base to base + n - 1 each got a
+ * RST; the number that did.  The packets are taken. */
+static int wait_rsts(struct dev *d, uint32_t base, int n)
 {
-	uint32_t base = next_port;
 	int i, got = 0;
-	double t0;
+	double t0 = now();
 
-	next_port += n;
-	for (i = 0; i < n; i++)
-		if (tx_op(d, VIRTIO_VSOCK_OP_REQUEST, base + i, unbound_port) < 0) {
-			fail_detail("TX ring stuck after %d REQUESTs", i);
-			return -1;
-		}
-	t0 = now();
 	while (got < n && now() - t0 < timeout_s) {
 		pump(d);
 		got = 0;
@@ -1157,13 +1155,30 @@ static int flood_unbound(struct dev *d, int n)
 		if (got < n)
 			nap();
 	}
+	for (i = 0; i < d->npkts; i++)
+		d->pkts[i].taken = 1;
+	d->npkts = 0;
+	return got;
+}
+
+/* flood_unbound: n REQUESTs to an unbound port; each must get one RST (the
+ * backend throttles TX while replies wait for RX buffers, and loses none). */
+static int flood_unbound(struct dev *d, int n)
+{
+	uint32_t base = next_port;
+	int i, got;
+
+	next_port += n;
+	for (i = 0; i < n; i++)
+		if (tx_op(d, VIRTIO_VSOCK_OP_REQUEST, base + i, unbound_port) < 0) {
+			fail_detail("TX ring stuck after %d REQUESTs", i);
+			return -1;
+		}
+	got = wait_rsts(d, base, n);
 	if (got != n) {
 		fail_detail("%d RSTs for %d REQUESTs to an unbound port (C: one each)", got, n);
 		return -1;
 	}
-	for (i = 0; i < d->npkts; i++)
-		d->pkts[i].taken = 1;
-	d->npkts = 0;
 	return 0;
 }
 
@@ -1565,11 +1580,99 @@ static void publish(struct dev *d, uint16_t head)
 {
 	struct vq *v = &d->vq[TXQ];
 
-	v->avail->ring[v->avail_idx % qsz] = head;
+	v->avail->ring[v->avail_idx % v->num] = head;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	v->avail_idx++;
 	__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
 	kick(d, TXQ);
+}
+
+/* throttle_on: a device with rings of tx_num (TX) and rx_num (RX) entries
+ * and no RX buffers posted.  REQUESTs to an unbound port are posted as TX
+ * descriptors come back, until n are posted or the backend has taken none
+ * for a second: it must have taken exactly tx_num, each leaving a RST that
+ * waits for an RX buffer.  Then RX buffers come: every REQUEST, the rest
+ * posted now, must get its RST.  sane() on the device follows. */
+static int throttle_on(unsigned int tx_num, unsigned int rx_num)
+{
+	const int n = 40;
+	uint32_t base;
+	int posted = 0, got, i, r, ret = -1;
+	unsigned int seen = 0, taken;
+	double t0, moved;
+	struct dev e;
+
+	qsz[TXQ] = tx_num;
+	qsz[RXQ] = rx_num;
+	r = dev_open(&e, next_cid++);
+	qsz[TXQ] = qsz[RXQ] = QSZ;
+	if (r) {
+		fail_detail("device set-up: %s", strerror(-r));
+		goto out;
+	}
+	base = next_port;
+	next_port += n;
+	t0 = moved = now();
+	while (now() - moved < 1.0 && now() - t0 < timeout_s) {
+		if (posted < n) {
+			struct virtio_vsock_hdr h = mkhdr(&e, VIRTIO_VSOCK_OP_REQUEST, base + posted,
+							  unbound_port, 0);
+			struct seg sg = { &h, HDR, 0 };
+
+			if (add_chain(&e, TXQ, &sg, 1) >= 0) {
+				posted++;
+				kick(&e, TXQ);
+				continue;
+			}
+		}
+		pump(&e);
+		if (e.vq[TXQ].used_total != seen) {
+			seen = e.vq[TXQ].used_total;
+			moved = now();
+		} else {
+			nap();
+		}
+	}
+	taken = e.vq[TXQ].used_total;
+	if (taken != tx_num) {
+		fail_detail("rings TX %u, RX %u, no RX buffers: %u of %d REQUESTs taken (C: %u, the "
+			    "TX ring's size)", tx_num, rx_num, taken, posted, tx_num);
+		goto out;
+	}
+	for (i = 0; i < (int)rx_num; i++)
+		rx_post(&e, RX_BUF, 1);
+	kick(&e, RXQ);
+	for (; posted < n; posted++)
+		if (tx_op(&e, VIRTIO_VSOCK_OP_REQUEST, base + posted, unbound_port) < 0) {
+			fail_detail("rings TX %u, RX %u: TX ring stuck after %d REQUESTs with RX "
+				    "buffers posted", tx_num, rx_num, posted);
+			goto out;
+		}
+	got = wait_rsts(&e, base, n);
+	if (got != n) {
+		fail_detail("rings TX %u, RX %u: %d RSTs for %d REQUESTs (C: one each)", tx_num,
+			    rx_num, got, n);
+		goto out;
+	}
+	if (sane(&e))
+		goto out;
+	ret = 0;
+out:
+	dev_close(&e);
+	return ret;
+}
+
+/* reply_throttle: which ring the reply throttle counts.  C
+ * (vhost_vsock_more_replies): the backend takes packets from the TX ring
+ * only while fewer replies wait for RX buffers than the TX ring has
+ * entries.  With rings of TX 8 / RX 16 it takes 8 REQUESTs, with TX 16 /
+ * RX 8 it takes 16; then all 40 get their RST. */
+static int case_reply_throttle(struct dev *d)
+{
+	(void)d;
+	if (throttle_on(8, 16) || throttle_on(16, 8))
+		return -1;
+	return 0; /* sane() on the case's own device follows */
 }
 
 /* C: a malformed ring (a descriptor address outside the memory table, a
@@ -1620,10 +1723,10 @@ static int case_bad_ring(struct dev *d)
 			publish(&e, i);
 			break;
 		case 2:
-			publish(&e, qsz + 5);
+			publish(&e, v->num + 5);
 			break;
 		case 3:
-			v->avail_idx += qsz + 1;
+			v->avail_idx += v->num + 1;
 			__atomic_store_n(&v->avail->idx, v->avail_idx, __ATOMIC_RELEASE);
 			kick(&e, TXQ);
 			break;
@@ -1943,6 +2046,7 @@ int main(int argc, char **argv)
 	run_case("rx_small_buffers", case_rx_small);
 	run_case("close_in_flight", case_close_in_flight);
 	run_case("small_ring", case_small_ring);
+	run_case("reply_throttle", case_reply_throttle);
 	run_case("bad_ring", case_bad_ring);
 	run_case("final_rig", case_rig);
 	close(listener);
