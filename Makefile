@@ -126,14 +126,22 @@ PAIR_L2_TIMEOUT ?=
 # sigkill), with our guest modules built for it first and kept in
 # PAIR_L2_KO.
 PAIR_L2_KO = $(VSOCK_RUST_CACHE)/pair-l2-ko
-pair:
-	@set -e; l2_kdir=$(PAIR_L2_KDIR) l2_ko=; if [ "$(VARIANT)" = debug ]; then \
+# $(call l2_default_ko,DIR): shell commands for the nested targets run with
+# VARIANT=debug (L1 on the debug kernel, L2 on the default one): build our
+# modules for the default kernel, copy the guest's to DIR, and set l2_kdir
+# to the default kernel's build and l2_ko to DIR.  Otherwise they leave
+# both as they are.  The recipe builds the modules for VARIANT after them.
+define l2_default_ko
+if [ "$(VARIANT)" = debug ]; then \
 		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
-		mkdir -p $(PAIR_L2_KO); \
+		mkdir -p $(1); \
 		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko \
-			net/vmw_vsock/vsock_rs_loopback.ko $(PAIR_L2_KO)/; \
-		l2_kdir=$$(scripts/build-kernel.sh default | tail -n 1) l2_ko=$(PAIR_L2_KO); \
-	fi; \
+			net/vmw_vsock/vsock_rs_loopback.ko $(1)/; \
+		l2_kdir=$$(scripts/build-kernel.sh default | tail -n 1) l2_ko=$(1); \
+	fi
+endef
+pair:
+	@set -e; l2_kdir=$(PAIR_L2_KDIR) l2_ko=; $(call l2_default_ko,$(PAIR_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
 	PAIR_L2_TIMEOUT=$(PAIR_L2_TIMEOUT) PAIR_L2_KDIR=$$l2_kdir PAIR_L2_KO=$$l2_ko \
 		VM_ENV="PAIR_L2_TIMEOUT PAIR_L2_KDIR PAIR_L2_KO" \
@@ -160,14 +168,9 @@ vhostile: modules
 # modules built for it first and kept in SIGKILL_L2_KO.
 SIGKILL_L2_KO = $(VSOCK_RUST_CACHE)/sigkill-l2-ko
 sigkill:
-	@set -e; if [ "$(VARIANT)" = debug ]; then \
-		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
-		mkdir -p $(SIGKILL_L2_KO); \
-		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko $(SIGKILL_L2_KO)/; \
-		export SIGKILL_L2_KDIR=$$(scripts/build-kernel.sh default | tail -n 1) SIGKILL_L2_KO=$(SIGKILL_L2_KO); \
-	fi; \
+	@set -e; l2_kdir= l2_ko=; $(call l2_default_ko,$(SIGKILL_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
-	SIGKILL_L2_KDIR=$${SIGKILL_L2_KDIR:-} SIGKILL_L2_KO=$${SIGKILL_L2_KO:-} \
+	SIGKILL_L2_KDIR=$$l2_kdir SIGKILL_L2_KO=$$l2_ko \
 	VM_ENV="SIGKILL_L2_KDIR SIGKILL_L2_KO" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
 		VM_TIMEOUT=$$(( 900 * $(words $(GUEST)) + 300 )) \
 		tools/testing/vsock-rust/vm.sh "$$(scripts/build-kernel.sh $(VARIANT) | tail -n 1)" \
@@ -198,14 +201,9 @@ rebind: modules
 HOSTCYCLE_CYCLES ?= 20
 HOSTCYCLE_L2_KO = $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
 hostcycle:
-	@set -e; if [ "$(VARIANT)" = debug ]; then \
-		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
-		mkdir -p $(HOSTCYCLE_L2_KO); \
-		cp net/vmw_vsock/vsock_rs_common.ko net/vmw_vsock/vsock_rs_virtio.ko $(HOSTCYCLE_L2_KO)/; \
-		export HOSTCYCLE_L2_KDIR=$$(scripts/build-kernel.sh default | tail -n 1) HOSTCYCLE_L2_KO=$(HOSTCYCLE_L2_KO); \
-	fi; \
+	@set -e; l2_kdir= l2_ko=; $(call l2_default_ko,$(HOSTCYCLE_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
-	HOSTCYCLE_L2_KDIR=$${HOSTCYCLE_L2_KDIR:-} HOSTCYCLE_L2_KO=$${HOSTCYCLE_L2_KO:-} \
+	HOSTCYCLE_L2_KDIR=$$l2_kdir HOSTCYCLE_L2_KO=$$l2_ko \
 	HOSTCYCLE_CYCLES=$(HOSTCYCLE_CYCLES) \
 	VM_ENV="HOSTCYCLE_L2_KDIR HOSTCYCLE_L2_KO HOSTCYCLE_CYCLES" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
 		VM_APPEND="kunit.autorun=0" \
