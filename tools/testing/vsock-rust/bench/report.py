@@ -21,10 +21,10 @@ no Rust/C rows: its implementations' tables give the ratios there are.
 Each Rust/C row also gives the paired view of the rounds (C and Rust are
 measured in every round, in alternating order): the geometric mean of the
 per-round ratios Rust/C with its 95% confidence interval (Student's t on
-the logarithms), and the rounds in which Rust did better.  The rounds of
-a run differ by more than the two implementations often do, and the
-pairing takes out what a round shares (a boot's wake-up pattern, a
-placement), so the interval says whether a difference is the code's.
+the logarithms, the rounds taken as independent), and the rounds in which
+Rust did better.  What the two measurements of a round share cancels in
+the ratio (the L1 boot; with BENCH_GUEST_BOOT=one also the L2 boot and its
+placement).  A round with a value that is not positive is left out.
 """
 import csv
 import json
@@ -46,9 +46,10 @@ def paired(base, other, higher):
     rounds: {round: value} each.  Returns the number of rounds in both, the
     geometric mean of the ratios other/base, its 95% confidence interval
     (None with fewer than two rounds) and the rounds in which other did
-    better; None when no round has both or a value is not positive."""
-    rounds = sorted(set(base) & set(other))
-    if not rounds or any(base[r] <= 0 or other[r] <= 0 for r in rounds):
+    better, over the rounds with a positive value of both; None when there
+    is no such round."""
+    rounds = sorted(r for r in set(base) & set(other) if base[r] > 0 and other[r] > 0)
+    if not rounds:
         return None
     logs = [math.log(other[r] / base[r]) for r in rounds]
     n = len(logs)
@@ -63,7 +64,7 @@ def paired(base, other, higher):
 
 def fmt_paired(p):
     if p is None:
-        return ""
+        return "-"
     ci = "" if p["ci95"] is None else f" [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
     return f"{p['geomean']:.3f}{ci} {p['won']}/{p['rounds']}"
 
@@ -175,8 +176,8 @@ def main():
             if o:
                 print(f"{s['case']:<16} {s['metric']:<10} {o['median']:>14.3f} "
                       f"{fmt(o['ratio_over_c'], 12)} {fmt(o['ratio_over_rust'], 14)}  "
-                      f"{o['spread_pct']:>6.1f}%  {fmt_paired(o['paired_over_c']) or '-':<29} "
-                      f"{fmt_paired(o['paired_over_rust']) or '-'}")
+                      f"{o['spread_pct']:>6.1f}%  {fmt_paired(o['paired_over_c']):<29} "
+                      f"{fmt_paired(o['paired_over_rust'])}")
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
     print(f"clock: {clock} (icount: guest time counts guest instructions)")
