@@ -168,7 +168,7 @@ vhostile: modules
 # modules built for it first and kept in SIGKILL_L2_KO.
 SIGKILL_L2_KO = $(VSOCK_RUST_CACHE)/sigkill-l2-ko
 sigkill:
-	@set -e; l2_kdir= l2_ko=; $(call l2_default_ko,$(SIGKILL_L2_KO)); \
+	@set -e; l2_kdir=$${SIGKILL_L2_KDIR:-} l2_ko=$${SIGKILL_L2_KO:-}; $(call l2_default_ko,$(SIGKILL_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
 	SIGKILL_L2_KDIR=$$l2_kdir SIGKILL_L2_KO=$$l2_ko \
 	VM_ENV="SIGKILL_L2_KDIR SIGKILL_L2_KO" VM_ICOUNT=$(if $(filter icount,$(PAIR_CLOCK)),0,) \
@@ -201,7 +201,7 @@ rebind: modules
 HOSTCYCLE_CYCLES ?= 20
 HOSTCYCLE_L2_KO = $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
 hostcycle:
-	@set -e; l2_kdir= l2_ko=; $(call l2_default_ko,$(HOSTCYCLE_L2_KO)); \
+	@set -e; l2_kdir=$${HOSTCYCLE_L2_KDIR:-} l2_ko=$${HOSTCYCLE_L2_KO:-}; $(call l2_default_ko,$(HOSTCYCLE_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
 	HOSTCYCLE_L2_KDIR=$$l2_kdir HOSTCYCLE_L2_KO=$$l2_ko \
 	HOSTCYCLE_CYCLES=$(HOSTCYCLE_CYCLES) \

@@ -10,7 +10,7 @@ rounds (loopback cases, then the guest-driver cases g2h-, h2g-, glat-),
 then the host-backend cases (host-g2h-, host-h2g-, host-glat-: Rust
 vhost_vsock_rs against C vhost_vsock under the same C guest driver) as a
 table of their own, then one table for each further implementation (alt,
-rust64k) with its ratios to C and Rust, and writes RUN_DIR/bench.json (every run plus the
+rust64k) with Rust's median and its ratios to C and Rust, and writes RUN_DIR/bench.json (every run plus the
 summary) and RUN_DIR/bench.png (throughput per buffer size, one panel for
 loopback, guest to host, host to guest, and for the host backend's two
 directions).  Exits 1 when a case lacks a
@@ -167,14 +167,17 @@ def main():
     for impl in extra:
         if lines["drivers"] or lines["host"] or impl != extra[0]:
             print()
-        print(f"{'case':<16} {'metric':<10} {impl + ' median':>14} {impl + '/C':>12} "
+        # Rust's median too: an A/B run without C has no Rust/C table.
+        print(f"{'case':<16} {'metric':<10} {'Rust median':>12} {impl + ' median':>14} "
+              f"{impl + '/C':>12} "
               f"{impl + '/Rust':>14}  {'spread':>7}  {'paired ' + impl + '/C':<29} "
               f"paired {impl}/Rust [95% CI] rounds {impl} better")
         fmt = lambda r, w: f"{'-':>{w}}" if r is None else f"{r:>{w}.3f}"
         for s in summary:
             o = s["others"].get(impl)
             if o:
-                print(f"{s['case']:<16} {s['metric']:<10} {o['median']:>14.3f} "
+                print(f"{s['case']:<16} {s['metric']:<10} {fmt(s['rust_median'], 12)} "
+                      f"{o['median']:>14.3f} "
                       f"{fmt(o['ratio_over_c'], 12)} {fmt(o['ratio_over_rust'], 14)}  "
                       f"{o['spread_pct']:>6.1f}%  {fmt_paired(o['paired_over_c']):<29} "
                       f"{fmt_paired(o['paired_over_rust'])}")
