@@ -125,12 +125,15 @@ PAIR_L2_TIMEOUT ?=
 # VARIANT=debug: L1 runs the debug kernel, L2 the default one (as for
 # sigkill), with our guest modules built for it first and kept in
 # PAIR_L2_KO.
-PAIR_L2_KO = $(VSOCK_RUST_CACHE)/pair-l2-ko
+PAIR_L2_KO ?= $(VSOCK_RUST_CACHE)/pair-l2-ko
 # $(call l2_default_ko,DIR): shell commands for the nested targets run with
 # VARIANT=debug (L1 on the debug kernel, L2 on the default one): build our
 # modules for the default kernel, copy the guest's to DIR, and set l2_kdir
 # to the default kernel's build and l2_ko to DIR.  Otherwise they leave
 # both as they are.  The recipe builds the modules for VARIANT after them.
+# Without VARIANT=debug, SIGKILL_L2_KDIR and SIGKILL_L2_KO (HOSTCYCLE_...;
+# PAIR_L2_KDIR) from the environment or the command line name another
+# L2 build; the *_L2_KO directories default to the cache.
 define l2_default_ko
 if [ "$(VARIANT)" = debug ]; then \
 		$(MAKE) --no-print-directory modules VARIANT=default >/dev/null; \
@@ -166,7 +169,7 @@ vhostile: modules
 # VARIANT=debug: L1 runs the debug kernel, L2 the default one (a KASAN L2
 # under nested TCG takes over 10 minutes to boot), with the Rust guest
 # modules built for it first and kept in SIGKILL_L2_KO.
-SIGKILL_L2_KO = $(VSOCK_RUST_CACHE)/sigkill-l2-ko
+SIGKILL_L2_KO ?= $(VSOCK_RUST_CACHE)/sigkill-l2-ko
 sigkill:
 	@set -e; l2_kdir=$${SIGKILL_L2_KDIR:-} l2_ko=$${SIGKILL_L2_KO:-}; $(call l2_default_ko,$(SIGKILL_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \
@@ -199,7 +202,7 @@ rebind: modules
 # with kunit.autorun=0: the test kernels otherwise run vsock_rs_common's
 # KUnit suites at each of its 20 insmods (suite kunit runs them).
 HOSTCYCLE_CYCLES ?= 20
-HOSTCYCLE_L2_KO = $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
+HOSTCYCLE_L2_KO ?= $(VSOCK_RUST_CACHE)/hostcycle-l2-ko
 hostcycle:
 	@set -e; l2_kdir=$${HOSTCYCLE_L2_KDIR:-} l2_ko=$${HOSTCYCLE_L2_KO:-}; $(call l2_default_ko,$(HOSTCYCLE_L2_KO)); \
 	$(MAKE) --no-print-directory modules; \

@@ -1139,17 +1139,20 @@ out:
 }
 
 /* wait_rsts: waits until the guest ports base to base + n - 1 each got a
- * RST; the number of those ports that did (a second RST to one port does
- * not count), or -1 with any port's second RST.  The packets are taken. */
+ * RST, then for a barrier (a second RST to one of them would come before
+ * the barrier's); the number of those ports that got one, or -1 when one
+ * got two.  The packets are taken. */
 static int wait_rsts(struct dev *d, uint32_t base, int n)
 {
-	uint8_t *seen = calloc(n, 1);
-	int i, got = 0, dup = 0, counted = 0;
+	uint8_t *seen = calloc(n > 0 ? n : 1, 1);
+	int i, got = 0, dup = 0, counted = 0, fenced = 0;
 	double t0 = now();
 
-	if (!seen)
+	if (!seen) {
+		fail_detail("wait_rsts: out of memory");
 		return 0;
-	while (got < n && !dup && now() - t0 < timeout_s) {
+	}
+	for (;;) {
 		pump(d);
 		for (; counted < d->npkts; counted++) {
 			struct pkt *p = &d->pkts[counted];
@@ -1159,13 +1162,24 @@ static int wait_rsts(struct dev *d, uint32_t base, int n)
 				continue;
 			if (seen[k])
 				dup = 1;
+			else
+				got++;
 			seen[k] = 1;
 		}
-		got = 0;
-		for (i = 0; i < n; i++)
-			got += seen[i];
-		if (got < n && !dup)
-			nap();
+		if (dup || (got == n && fenced))
+			break;
+		if (got == n) {
+			/* Its RST goes to a port outside the range. */
+			if (barrier(d)) {
+				fail_detail("no RST for the barrier REQUEST after %d RSTs", n);
+				break;
+			}
+			fenced = 1;
+			continue;
+		}
+		if (now() - t0 >= timeout_s)
+			break;
+		nap();
 	}
 	free(seen);
 	for (i = 0; i < d->npkts; i++)
@@ -1629,7 +1643,7 @@ static int throttle_on(unsigned int tx_num, unsigned int rx_num)
 	base = next_port;
 	next_port += n;
 	t0 = now();
-	while (now() - t0 < timeout_s && (!settle || now() - settle < 2.0)) {
+	while (settle ? now() - settle < 2.0 : now() - t0 < timeout_s) {
 		if (posted < n) {
 			struct virtio_vsock_hdr h = mkhdr(&e, VIRTIO_VSOCK_OP_REQUEST, base + posted,
 							  unbound_port, 0);
@@ -1667,8 +1681,9 @@ static int throttle_on(unsigned int tx_num, unsigned int rx_num)
 		}
 	got = wait_rsts(&e, base, n);
 	if (got != n) {
-		fail_detail("rings TX %u, RX %u: %d of %d REQUESTs got a RST, -1: one got two (C: one "
-			    "each)", tx_num, rx_num, got, n);
+		fail_detail(got < 0 ? "rings TX %u, RX %u: a second RST to one port (C: one each)"
+				    : "rings TX %u, RX %u: %d of %d REQUESTs got a RST (C: each one)",
+			    tx_num, rx_num, got, n);
 		goto out;
 	}
 	if (sane(&e))
