@@ -25,6 +25,15 @@ the logarithms, the rounds taken as independent), and the rounds in which
 Rust did better.  What the two measurements of a round share cancels in
 the ratio (the L1 boot; with BENCH_GUEST_BOOT=one also the L2 boot and its
 placement).  A round with a value that is not positive is left out.
+
+With RUN_DIR/order.csv (part,round,position,impl: the order in which each
+round measured its implementations, suites/bench.sh), a further table
+splits each Rust/C row's paired ratios by that order: the geometric mean
+over the rounds in which Rust came after C and over those in which it
+came first, and Welch's t of the difference of their logarithms (|t|
+above about 2.3 at 5 and 5 rounds, 2.1 at 10 and 10, is significant at
+5%, for that one row).  Alternating the order cancels such an effect in
+the paired mean.
 """
 import csv
 import json
@@ -62,6 +71,26 @@ def paired(base, other, higher):
     return {"rounds": n, "geomean": math.exp(mean), "ci95": ci, "won": won}
 
 
+def by_order(base, other, later):
+    """The paired ratios other/base split by order: later is the set of
+    rounds in which other was measured after base.  Returns the geometric
+    mean and the number of rounds of each group and Welch's t of the
+    difference (later minus earlier) of their log ratios, or None when a
+    group has fewer than two rounds or both have no spread."""
+    rounds = [r for r in set(base) & set(other) if base[r] > 0 and other[r] > 0]
+    groups = [[math.log(other[r] / base[r]) for r in rounds if (r in later) == k]
+              for k in (True, False)]
+    if min(len(g) for g in groups) < 2:
+        return None
+    var = sum(statistics.variance(g) / len(g) for g in groups)
+    if var <= 0:
+        return None
+    m = [statistics.fmean(g) for g in groups]
+    return {"later": {"geomean": math.exp(m[0]), "rounds": len(groups[0])},
+            "earlier": {"geomean": math.exp(m[1]), "rounds": len(groups[1])},
+            "welch_t": (m[0] - m[1]) / math.sqrt(var)}
+
+
 def fmt_paired(p):
     if p is None:
         return "-"
@@ -78,6 +107,13 @@ def main():
         key = (r["case"], r["metric"])
         data.setdefault(key, {}).setdefault(r["impl"], []).append(float(r["value"]))
         by_round.setdefault(key, {}).setdefault(r["impl"], {})[r["round"]] = float(r["value"])
+
+    # The order of each round's measurements, per part (order.csv).
+    order = {}
+    order_file = run / "order.csv"
+    if order_file.exists():
+        for r in csv.DictReader(open(order_file)):
+            order.setdefault((r["part"], r["round"]), {})[r["impl"]] = int(r["position"])
 
     # Cases of the guest-driver part (bench/guest.sh): L2's driver over the
     # same C vhost host; of the host-backend part (host-*): L1's backend
@@ -100,6 +136,7 @@ def main():
     # Rows per table: the drivers (loopback and guest parts), then the
     # host backends.
     lines = {"drivers": [], "host": []}
+    order_lines = []
     for (case, metric), by_impl in data.items():
         missing = sorted(impls_of[part(case)] - set(by_impl))
         if missing:
@@ -136,12 +173,23 @@ def main():
         higher = metric in HIGHER_IS_BETTER
         good = ratio >= 1.0 if higher else ratio <= 1.0
         pair = paired(by_round[(case, metric)]["c"], by_round[(case, metric)]["rust"], higher)
+        split = None
+        if order:
+            later = {r for (p, r), pos in order.items()
+                     if p == part(case) and pos.get("rust", 0) > pos.get("c", 0) > 0}
+            split = by_order(by_round[(case, metric)]["c"], by_round[(case, metric)]["rust"],
+                             later)
+            if split:
+                order_lines.append(
+                    f"{case:<16} {metric:<10} {split['later']['geomean']:>11.3f} "
+                    f"{split['later']['rounds']:>3}  {split['earlier']['geomean']:>11.3f} "
+                    f"{split['earlier']['rounds']:>3}  {split['welch_t']:>7.2f}")
         summary.append({
             "case": case, "metric": metric, "rounds": min(len(c), len(rs)),
             "c_median": mc, "rust_median": mr, "ratio_rust_over_c": ratio,
             "c_spread_pct": spread(c, mc), "rust_spread_pct": spread(rs, mr),
             "higher_is_better": higher, "rust_at_least_as_good": good,
-            "paired": pair, "others": others,
+            "paired": pair, "by_order": split, "others": others,
         })
         lines["host" if part(case) == "host" else "drivers"].append(
             f"{case:<16} {metric:<10} {mc:>10.3f} {mr:>12.3f} {ratio:>7.3f}  "
@@ -181,6 +229,13 @@ def main():
                       f"{fmt(o['ratio_over_c'], 12)} {fmt(o['ratio_over_rust'], 14)}  "
                       f"{o['spread_pct']:>6.1f}%  {fmt_paired(o['paired_over_c']):<29} "
                       f"{fmt_paired(o['paired_over_rust'])}")
+    if order_lines:
+        print()
+        print("paired Rust/C by order in the round (Welch's t: Rust after C minus "
+              "Rust first, on the log ratios)")
+        print(f"{'case':<16} {'metric':<10} {'Rust after':>11} {'n':>3}  {'Rust first':>11} "
+              f"{'n':>3}  {'t':>7}")
+        print("\n".join(order_lines))
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"
     print(f"clock: {clock} (icount: guest time counts guest instructions)")

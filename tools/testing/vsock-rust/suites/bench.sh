@@ -18,8 +18,9 @@
 # pages drawn for each) or a fixed 0-15.  Senders run on CPU 0 and receivers on CPU 1, so that both
 # implementations see the same placement in every round; the scheduler's
 # choices were the largest source of spread.  Every measurement goes to $OUT/bench.csv as
-# "round,impl,case,metric,value"; tools/testing/vsock-rust/bench/report.py
-# turns it into the table, JSON and plot.
+# "round,impl,case,metric,value", and the order of each round's
+# implementations to $OUT/order.csv; tools/testing/vsock-rust/bench/report.py
+# turns them into the tables, JSON and plot.
 rounds=${1:-5}
 bytes=${2:-1G}
 pings=${3:-10000}
@@ -126,9 +127,23 @@ order() {
 	if [ $(($1 % 2)) = 0 ]; then tr ' ' '\n' <<<"$2" | tac | tr '\n' ' '; else echo "$2"; fi
 }
 
+# record_order PART ROUND IMPL...: the order in which a round measured its
+# implementations, as "part,round,position,impl" rows of $OUT/order.csv
+# (report.py splits the paired ratios by it).
+echo "part,round,position,impl" >"$OUT/order.csv"
+record_order() {
+	local part=$1 r=$2 pos=1 impl
+	shift 2
+	for impl in "$@"; do
+		echo "$part,$r,$pos,$impl" >>"$OUT/order.csv"
+		pos=$((pos + 1))
+	done
+}
+
 if [[ " $parts " == *" loopback "* ]]; then
 	for r in $(seq "$rounds"); do
 		# BENCH_IMPLS="c rust alt" compares three (alt: see load_impl).
+		record_order loopback "$r" $(order "$r" "${BENCH_IMPLS:-c rust}")
 		for impl in $(order "$r" "${BENCH_IMPLS:-c rust}"); do
 			load_impl "$impl"
 			echo "round $r: $impl ($(transports))"
@@ -155,6 +170,7 @@ if [[ " $parts " == *" guest "* ]]; then
 	guest_host_load c || exit 1
 	guest_prepare || exit 1
 	for r in $(seq "$rounds"); do
+		record_order guest "$r" $(order "$r" "$GUEST_CONFIGS")
 		if [ "${BENCH_GUEST_BOOT:-each}" = one ]; then
 			echo "round $r: guests $(order "$r" "$GUEST_CONFIGS") in one L2 boot"
 			guest_boot "$r" $(order "$r" "$GUEST_CONFIGS") || exit 1
@@ -181,6 +197,7 @@ if [[ " $parts " == *" host "* ]]; then
 	echo "host backends: $hosts; guest driver c; $GUEST_BYTES bytes per run, $GUEST_PINGS pings"
 	guest_prepare || exit 1
 	for r in $(seq "$rounds"); do
+		record_order host "$r" $(order "$r" "$hosts")
 		for h in $(order "$r" "$hosts"); do
 			# The backend's modules move by a padding of 0-15 pages in
 			# L1 (bench_pad), as the guest's do in L2.
