@@ -98,6 +98,39 @@ record_fail() {
 }
 
 # The kernel log's counts in L1, as vmtest.sh takes them on its host.
+# l1_threads [PID]: "tid comm ticks" (user + system, USER_HZ) of every
+# thread in L1, or of PID's.  One cat and one awk, so that taking it costs
+# L1 little.
+l1_threads() {
+	local files=(/proc/[0-9]*/task/[0-9]*/stat)
+	[ -z "${1:-}" ] || files=(/proc/"$1"/task/[0-9]*/stat)
+	cat "${files[@]}" 2>/dev/null | awk '{
+		o = index($0, "("); c = 0
+		for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
+		comm = substr($0, o + 1, c - o - 1); gsub(/ /, "_", comm)
+		split(substr($0, c + 2), f, " ")
+		print $1, comm, f[12] + f[13] }'
+}
+
+# l1_cpu: "busy idle" ticks of all of L1's CPUs (/proc/stat).
+l1_cpu() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat; }
+
+# l1_load_diff START_THREADS START_CPU END_THREADS QEMU_SAMPLES: what L1 ran
+# between the two snapshots: its busy and idle ticks, and the threads that
+# took the most (QEMU's from their last sample, as they are gone by the
+# end), "comm ticks".
+l1_load_diff() {
+	local b0 i0 b1 i1
+	read -r b0 i0 <"$2"
+	read -r b1 i1 < <(l1_cpu)
+	printf 'busy %s idle %s ticks; ' $((b1 - b0)) $((i1 - i0))
+	cat "$3" "$4" | awk -v start="$1" '
+		BEGIN { while ((getline l < start) > 0) { split(l, f, " "); t0[f[1]] = f[3] } }
+		{ last[$1] = $3; name[$1] = $2 }
+		END { for (t in last) if (t in t0 && last[t] > t0[t]) print last[t] - t0[t], name[t] }' |
+		sort -rn | head -n 8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+
 l1_oops() { dmesg | grep -ci oops || true; }
 l1_warn() { dmesg --level=warn | grep -ci vsock || true; }
 
@@ -302,8 +335,24 @@ pair_guest() {
 	fi
 	b_oops=$(($(l1_oops) - oops0)) b_warn=$(($(l1_warn) - warn0))
 	oops0=$(l1_oops) warn0=$(l1_warn)
+	# L1's load while L2 runs L (and shuts down): a snapshot now, QEMU's
+	# threads (the vhost worker among them) every 5 s until it ends, and
+	# one at the end.
+	l1_threads >"$OUT/pair-$g-l1-threads0"
+	l1_cpu >"$OUT/pair-$g-l1-cpu0"
+	: >"$OUT/pair-$g-l1-qemu"
+	(while kill -0 $qemu 2>/dev/null; do
+		l1_threads $qemu >>"$OUT/pair-$g-l1-qemu"
+		sleep 5
+	done) &
+	local sampler=$!
 	local rc_q=0
 	wait $qemu || rc_q=$?
+	wait $sampler 2>/dev/null || true
+	l1_threads >"$OUT/pair-$g-l1-threads1"
+	local l_load
+	l_load=$(l1_load_diff "$OUT/pair-$g-l1-threads0" "$OUT/pair-$g-l1-cpu0" \
+		"$OUT/pair-$g-l1-threads1" "$OUT/pair-$g-l1-qemu")
 	end=$(date +%s)
 	l_oops=$(($(l1_oops) - oops0)) l_warn=$(($(l1_warn) - warn0))
 
@@ -378,6 +427,7 @@ pair_guest() {
 		"$(l2_result L client)" "$(l2_result L server)")"
 	note "  L (loopback in L2): ${cl[0]}/$total ok, ${cl[2]} failed, ${cl[1]} skipped" \
 		"($(secs "$tb" "$tl") s)"
+	note "  L1 from B's end to L2's exit: $l_load"
 	record "vmtest $label" $vm_ok $((3 - vm_ok))
 	[ $vm_ok = 3 ] || failed=1
 	return $failed
