@@ -29,11 +29,13 @@ placement).  A round with a value that is not positive is left out.
 With RUN_DIR/order.csv (part,round,position,impl: the order in which each
 round measured its implementations, suites/bench.sh), a further table
 splits each Rust/C row's paired ratios by that order: the geometric mean
-over the rounds in which Rust came after C and over those in which it
-came first, and Welch's t of the difference of their logarithms (|t|
-above about 2.3 at 5 and 5 rounds, 2.1 at 10 and 10, is significant at
-5%, for that one row).  Alternating the order cancels such an effect in
-the paired mean.
+over the rounds in which Rust was measured after C and over those in
+which it was measured before, Welch's t of the difference of their
+logarithms and its Welch-Satterthwaite degrees of freedom (|t| above
+Student's 0.975 quantile at those degrees of freedom, about 2.3 at 8 and
+2.1 at 18, is significant at 5%, for that one row).  A row needs two
+rounds in each group.  With an even number of rounds the alternating
+order cancels such an effect in the paired mean.
 """
 import csv
 import json
@@ -71,24 +73,27 @@ def paired(base, other, higher):
     return {"rounds": n, "geomean": math.exp(mean), "ci95": ci, "won": won}
 
 
-def by_order(base, other, later):
-    """The paired ratios other/base split by order: later is the set of
-    rounds in which other was measured after base.  Returns the geometric
-    mean and the number of rounds of each group and Welch's t of the
-    difference (later minus earlier) of their log ratios, or None when a
-    group has fewer than two rounds or both have no spread."""
+def by_order(base, other, later, earlier):
+    """The paired ratios other/base split by order: later and earlier are
+    the sets of rounds in which other was measured after and before base
+    (a round in neither is left out).  Returns the geometric mean and the
+    number of rounds of each group, Welch's t of the difference (later
+    minus earlier) of their log ratios and its Welch-Satterthwaite degrees
+    of freedom, or None when a group has fewer than two rounds or both
+    have no spread."""
     rounds = [r for r in set(base) & set(other) if base[r] > 0 and other[r] > 0]
-    groups = [[math.log(other[r] / base[r]) for r in rounds if (r in later) == k]
-              for k in (True, False)]
+    groups = [[math.log(other[r] / base[r]) for r in rounds if r in g]
+              for g in (later, earlier)]
     if min(len(g) for g in groups) < 2:
         return None
-    var = sum(statistics.variance(g) / len(g) for g in groups)
-    if var <= 0:
+    v = [statistics.variance(g) / len(g) for g in groups]
+    if sum(v) <= 0:
         return None
     m = [statistics.fmean(g) for g in groups]
+    df = sum(v) ** 2 / sum(x * x / (len(g) - 1) for x, g in zip(v, groups))
     return {"later": {"geomean": math.exp(m[0]), "rounds": len(groups[0])},
             "earlier": {"geomean": math.exp(m[1]), "rounds": len(groups[1])},
-            "welch_t": (m[0] - m[1]) / math.sqrt(var)}
+            "welch_t": (m[0] - m[1]) / math.sqrt(sum(v)), "df": df}
 
 
 def fmt_paired(p):
@@ -175,15 +180,17 @@ def main():
         pair = paired(by_round[(case, metric)]["c"], by_round[(case, metric)]["rust"], higher)
         split = None
         if order:
-            later = {r for (p, r), pos in order.items()
-                     if p == part(case) and pos.get("rust", 0) > pos.get("c", 0) > 0}
+            pos = {r: p for (pt, r), p in order.items() if pt == part(case)}
+            later = {r for r, p in pos.items() if p.get("rust", 0) > p.get("c", 0) > 0}
+            earlier = {r for r, p in pos.items() if 0 < p.get("rust", 0) < p.get("c", 0)}
             split = by_order(by_round[(case, metric)]["c"], by_round[(case, metric)]["rust"],
-                             later)
+                             later, earlier)
             if split:
                 order_lines.append(
                     f"{case:<16} {metric:<10} {split['later']['geomean']:>11.3f} "
                     f"{split['later']['rounds']:>3}  {split['earlier']['geomean']:>11.3f} "
-                    f"{split['earlier']['rounds']:>3}  {split['welch_t']:>7.2f}")
+                    f"{split['earlier']['rounds']:>3}  {split['welch_t']:>7.2f} "
+                    f"{split['df']:>5.1f}")
         summary.append({
             "case": case, "metric": metric, "rounds": min(len(c), len(rs)),
             "c_median": mc, "rust_median": mr, "ratio_rust_over_c": ratio,
@@ -232,9 +239,9 @@ def main():
     if order_lines:
         print()
         print("paired Rust/C by order in the round (Welch's t: Rust after C minus "
-              "Rust first, on the log ratios)")
-        print(f"{'case':<16} {'metric':<10} {'Rust after':>11} {'n':>3}  {'Rust first':>11} "
-              f"{'n':>3}  {'t':>7}")
+              "Rust before C, on the log ratios; df its degrees of freedom)")
+        print(f"{'case':<16} {'metric':<10} {'Rust after':>11} {'n':>3}  {'Rust before':>11} "
+              f"{'n':>3}  {'t':>7} {'df':>5}")
         print("\n".join(order_lines))
     clock_file = run / "bench.clock"
     clock = clock_file.read_text().strip() if clock_file.exists() else "wall"

@@ -97,7 +97,6 @@ record_fail() {
 	record "vmtest host=$host_impl guest=$1" 0 3
 }
 
-# The kernel log's counts in L1, as vmtest.sh takes them on its host.
 # l1_threads [PID]: "tid comm ticks" (user + system, USER_HZ) of every
 # thread in L1, or of PID's.  One cat and one awk, so that taking it costs
 # L1 little.
@@ -118,7 +117,7 @@ l1_cpu() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /pr
 # l1_load_diff START_THREADS START_CPU END_THREADS QEMU_SAMPLES: what L1 ran
 # between the two snapshots: its busy and idle ticks, and the threads that
 # took the most (QEMU's from their last sample, as they are gone by the
-# end), "comm ticks".
+# end, so that their last 2 s are missing), "comm ticks".
 l1_load_diff() {
 	local b0 i0 b1 i1
 	read -r b0 i0 <"$2"
@@ -131,6 +130,7 @@ l1_load_diff() {
 		sort -rn | head -n 8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
 }
 
+# The kernel log's counts in L1, as vmtest.sh takes them on its host.
 l1_oops() { dmesg | grep -ci oops || true; }
 l1_warn() { dmesg --level=warn | grep -ci vsock || true; }
 
@@ -336,25 +336,32 @@ pair_guest() {
 	b_oops=$(($(l1_oops) - oops0)) b_warn=$(($(l1_warn) - warn0))
 	oops0=$(l1_oops) warn0=$(l1_warn)
 	# L1's load while L2 runs L (and shuts down): a snapshot now, QEMU's
-	# threads (the vhost worker among them) every 5 s until it ends, and
-	# one at the end.
+	# threads (the child of timeout; the vhost worker is one of them)
+	# every 2 s until it ends, and one at the end.
 	l1_threads >"$OUT/pair-$g-l1-threads0"
 	l1_cpu >"$OUT/pair-$g-l1-cpu0"
 	: >"$OUT/pair-$g-l1-qemu"
-	(while kill -0 $qemu 2>/dev/null; do
-		l1_threads $qemu >>"$OUT/pair-$g-l1-qemu"
-		sleep 5
-	done) &
-	local sampler=$!
+	local qpid sampler=
+	qpid=$(pgrep -P "$qemu" qemu-system | head -n 1) || true
+	if [ -n "$qpid" ]; then
+		(while kill -0 "$qpid" 2>/dev/null; do
+			l1_threads "$qpid" >>"$OUT/pair-$g-l1-qemu"
+			sleep 2
+		done) &
+		sampler=$!
+	fi
 	local rc_q=0
 	wait $qemu || rc_q=$?
-	wait $sampler 2>/dev/null || true
+	end=$(date +%s)
+	l_oops=$(($(l1_oops) - oops0)) l_warn=$(($(l1_warn) - warn0))
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null || true
+		wait "$sampler" 2>/dev/null || true
+	fi
 	l1_threads >"$OUT/pair-$g-l1-threads1"
 	local l_load
 	l_load=$(l1_load_diff "$OUT/pair-$g-l1-threads0" "$OUT/pair-$g-l1-cpu0" \
 		"$OUT/pair-$g-l1-threads1" "$OUT/pair-$g-l1-qemu")
-	end=$(date +%s)
-	l_oops=$(($(l1_oops) - oops0)) l_warn=$(($(l1_warn) - warn0))
 
 	# L2's console without the runs' output and the firmware's terminal
 	# escapes: boot, module loading, kernel messages (quiet: errors and
@@ -427,7 +434,7 @@ pair_guest() {
 		"$(l2_result L client)" "$(l2_result L server)")"
 	note "  L (loopback in L2): ${cl[0]}/$total ok, ${cl[2]} failed, ${cl[1]} skipped" \
 		"($(secs "$tb" "$tl") s)"
-	note "  L1 from B's end to L2's exit: $l_load"
+	note "  L1 from B's end to L2's exit (QEMU's threads to their last sample): $l_load"
 	record "vmtest $label" $vm_ok $((3 - vm_ok))
 	[ $vm_ok = 3 ] || failed=1
 	return $failed
