@@ -526,7 +526,7 @@ impl MiscFile for Dev {
         Vhost::new(Vsock::new(), UIO_MAXIOV, PKT_WEIGHT, WEIGHT)
     }
 
-    fn release(this: Pin<KBox<Self>>) {
+    fn release(mut this: Pin<KBox<Self>>) {
         // The CID goes, and once no reader sees the device (after a grace
         // period) ...
         this.unhash();
@@ -534,8 +534,8 @@ impl MiscFile for Dev {
         Host::desc().for_each_connected::<ResetOrphan>();
         // Don't check the owner: the device stops in any case.
         let _ = stop(&this, false);
-        this.flush();
-        this.dev_stop();
+        this.as_mut().flush();
+        this.as_mut().dev_stop();
         this.data().send_pkt_queue.purge();
         // Dropping cleans the vhost device up (its workers end) and frees
         // it, then the Rust state.

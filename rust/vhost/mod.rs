@@ -43,7 +43,7 @@ pub trait VhostHandler: Send + Sync + Sized + 'static {
 
 /// The vhost worker of a [`Vhost`], running one of its callbacks.
 ///
-/// The virtqueues are processed only there ([`Worker::lock_vq`]): their
+/// The virtqueues are processed only there ([`Worker::start_vq`]): their
 /// rings and buffers are user addresses of the VMM that owns the device,
 /// which the user-copy functions resolve in the current task's memory map,
 /// and only the device's workers run with that VMM's.  Elsewhere (a socket
@@ -65,19 +65,16 @@ impl<'a, T: VhostHandler> Worker<'a, T> {
         self.dev
     }
 
-    /// Locks virtqueue `vq` (`vq->mutex`); `None` if there is no such
-    /// virtqueue.
-    pub fn lock_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        VqGuard::lock(self.dev, vq)
-    }
-
-    /// The start of every ring walk of upstream's handlers: locks `vq`,
-    /// and if it is running (it has a backend and its ring metadata is
-    /// accessible) disables its notifications ("avoid further vmexits,
-    /// we're already processing the virtqueue") and returns the guard;
-    /// `None` otherwise (the lock is dropped again).
+    /// The start of every ring walk of upstream's handlers, and the only
+    /// way to a virtqueue's rings: locks `vq` (`vq->mutex`), and if it is
+    /// running (it has a backend, so its rings were checked by
+    /// [`VqSetup::run`], and its ring metadata is accessible) disables its
+    /// notifications ("avoid further vmexits, we're already processing the
+    /// virtqueue") and returns the guard; `None` otherwise (the lock is
+    /// dropped again), or if there is no such virtqueue.  The backend
+    /// changes only under the vq mutex, which the guard holds.
     pub fn start_vq(&self, vq: usize) -> Option<VqGuard<'_, T>> {
-        let mut g = self.lock_vq(vq)?;
+        let mut g = VqGuard::lock(self.dev, vq)?;
         if !g.has_backend() || !g.meta_prefetch() {
             return None;
         }
@@ -253,15 +250,24 @@ impl<T: VhostHandler> Vhost<T> {
         }
     }
 
-    /// `vhost_dev_flush`: waits for queued work.
-    pub fn flush(&self) {
-        // SAFETY: live device.
+    /// `vhost_dev_flush`: waits for queued work.  Only its owner, with no
+    /// other reference to it (upstream: release, where no file operation
+    /// runs): the vhost core's flush walks the workers that
+    /// `VHOST_RESET_OWNER` frees, and a worker that flushed its own device
+    /// would wait for itself.  Workers and table lookups only ever hold a
+    /// shared reference, so they cannot call it.
+    pub fn flush(self: Pin<&mut Self>) {
+        // SAFETY: live device; the exclusive reference rules out the ioctls
+        // (they borrow the device from its open file) and the workers.
         unsafe { b::vsock_rs_vh_flush(self.raw()) };
     }
 
-    /// `vhost_dev_stop`: stops the kick polls.
-    pub fn dev_stop(&self) {
-        // SAFETY: live device.
+    /// `vhost_dev_stop`: stops the kick polls.  Only its owner, as
+    /// [`Vhost::flush`]: it removes the polls from their wait queues
+    /// without the vq mutexes, under which `VHOST_SET_VRING_KICK` starts
+    /// and stops them.
+    pub fn dev_stop(self: Pin<&mut Self>) {
+        // SAFETY: live device; the exclusive reference rules out the ioctls.
         unsafe { b::vsock_rs_vh_dev_stop(self.raw()) };
     }
 
@@ -528,8 +534,9 @@ impl<'a, T: VhostHandler> DevGuard<'a, T> {
         })
     }
 
-    /// `vhost_log_access_ok`: the dirty log (if any) is writable.
-    pub fn log_access_ok(&self) -> bool {
+    /// `vhost_log_access_ok`: the dirty log (if any) is writable.  It
+    /// takes every vq mutex, so no [`VqSetup`] may be held (`&mut`).
+    pub fn log_access_ok(&mut self) -> bool {
         // SAFETY: we hold the device mutex.
         unsafe { b::vsock_rs_vh_log_access_ok(self.dev.raw()) }
     }
@@ -586,7 +593,8 @@ impl<T: VhostHandler> VqSetup<'_, T> {
     /// do not check them again); then, unless it runs already, gives it
     /// its backend and reads the used index in the VMM's memory
     /// (`vhost_vq_init_access`).  `EPERM` for another device's `owner`.
-    /// On error the backend may be set: [`VqSetup::withdraw`] it.
+    /// If reading the used index fails, the backend is withdrawn again
+    /// before the error is returned, so a virtqueue never runs without it.
     pub fn run(&mut self, owner: &Owner<'_, T>) -> Result {
         if !core::ptr::eq(owner.dev, self.g.dev) {
             return Err(EPERM);
@@ -602,9 +610,13 @@ impl<T: VhostHandler> VqSetup<'_, T> {
         unsafe { b::vsock_rs_vh_vq_set_running(self.g.dev.raw(), self.g.vq, true) };
         // SAFETY: we hold the vq mutex; the current mm is the owner's
         // (`Owner` invariant, for this device).
-        kernel::error::to_result(unsafe {
+        let r = kernel::error::to_result(unsafe {
             b::vsock_rs_vh_vq_init_access(self.g.dev.raw(), self.g.vq)
-        })
+        });
+        if r.is_err() {
+            self.withdraw();
+        }
+        r
     }
 
     /// Withdraws the virtqueue's backend (`vhost_vq_set_backend(vq,
@@ -636,10 +648,14 @@ impl<T: VhostHandler> Drop for DevGuard<'_, T> {
 /// the current task (a kernel mutex is released by the task that took it,
 /// hence `!Send`); `desc` is the `(out, in)` of the chain whose buffers are
 /// in `vq->iov` now, and `lens` caches the `iov_length` of its
-/// device-readable (index 0) and device-writable (index 1) buffers.
+/// device-readable (index 0) and device-writable (index 1) buffers;
+/// `notify_off` is true only while this guard has the virtqueue's
+/// notifications disabled (`VRING_USED_F_NO_NOTIFY` set by its last
+/// `vhost_disable_notify`, which `vhost_get_vq_desc` asserts).
 pub struct VqGuard<'a, T: VhostHandler> {
     dev: &'a Vhost<T>,
     vq: u32,
+    notify_off: bool,
     desc: Option<(u32, u32)>,
     lens: [Cell<Option<usize>>; 2],
     _not_send: PhantomData<*mut ()>,
@@ -656,6 +672,7 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
         Some(VqGuard {
             dev,
             vq,
+            notify_off: false,
             desc: None,
             lens: [const { Cell::new(None) }; 2],
             _not_send: PhantomData,
@@ -683,21 +700,36 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
     pub fn disable_notify(&mut self) {
         // SAFETY: we hold the vq mutex.
         unsafe { b::vsock_rs_vh_disable_notify(self.dev.raw(), self.vq) };
+        // INVARIANT: `VRING_USED_F_NO_NOTIFY` is set now (with or without
+        // the event index, `vhost_disable_notify` sets it in `used_flags`).
+        self.notify_off = true;
     }
 
-    /// `vhost_enable_notify`: true if buffers arrived meanwhile.
+    /// `vhost_enable_notify`: true if buffers arrived meanwhile.  Until
+    /// the next [`VqGuard::disable_notify`], [`VqGuard::get_desc`] reads
+    /// no chain.
     pub fn enable_notify(&mut self) -> bool {
+        // INVARIANT: notifications are on from here.
+        self.notify_off = false;
         // SAFETY: we hold the vq mutex.
         unsafe { b::vsock_rs_vh_enable_notify(self.dev.raw(), self.vq) }
     }
 
-    /// `vhost_get_vq_desc` into the virtqueue's iovec array.
+    /// `vhost_get_vq_desc` into the virtqueue's iovec array.  With the
+    /// notifications on (after [`VqGuard::enable_notify`]), where the vhost
+    /// core would `BUG()`, `Desc::Error(-EINVAL)` without reading.
     pub fn get_desc(&mut self) -> Desc {
         let (mut out, mut inn) = (0u32, 0u32);
         self.desc = None;
-        // SAFETY: we hold the vq mutex; `out` and `inn` are valid.
-        let head = unsafe { b::vsock_rs_vh_get_desc(self.dev.raw(), self.vq, &mut out, &mut inn) };
         self.lens = [const { Cell::new(None) }; 2];
+        if !self.notify_off {
+            return Desc::Error(EINVAL.to_errno());
+        }
+        // SAFETY: we hold the vq mutex of a running virtqueue (only
+        // `Worker::start_vq` makes a guard with `notify_off`), whose rings
+        // `VqSetup::run` checked; its notifications are off (invariant);
+        // `out` and `inn` are valid.
+        let head = unsafe { b::vsock_rs_vh_get_desc(self.dev.raw(), self.vq, &mut out, &mut inn) };
         if head == ENOSPC.to_errno() {
             return Desc::Empty;
         }
