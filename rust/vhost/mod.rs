@@ -60,9 +60,13 @@ pub struct Worker<'a, T: VhostHandler> {
 }
 
 impl<'a, T: VhostHandler> Worker<'a, T> {
-    /// The device being served.
-    pub fn dev(&self) -> &'a Vhost<T> {
-        self.dev
+    /// The device being served, as a worker may use it: not its ioctls,
+    /// its device mutex or its IOTLB file path, which would run alongside
+    /// the release's `flush` and `dev_stop` (a kick can still queue the
+    /// worker between them) and take the device mutex after a vq mutex,
+    /// against the ioctls' order.
+    pub fn dev(&self) -> WorkerDev<'a, T> {
+        WorkerDev { dev: self.dev }
     }
 
     /// The start of every ring walk of upstream's handlers, and the only
@@ -251,14 +255,15 @@ impl<T: VhostHandler> Vhost<T> {
     }
 
     /// `vhost_dev_flush`: waits for queued work.  Only its owner, with no
-    /// other reference to it (upstream: release, where no file operation
-    /// runs): the vhost core's flush walks the workers that
-    /// `VHOST_RESET_OWNER` frees, and a worker that flushed its own device
-    /// would wait for itself.  Workers and table lookups only ever hold a
-    /// shared reference, so they cannot call it.
+    /// file operation running (upstream: release): the vhost core's flush
+    /// walks the device's workers, which its ioctls may change, and a
+    /// worker that flushed its own device would wait for itself.  Workers
+    /// ([`WorkerDev`]) and table lookups ([`Found`]) cannot call it.
     pub fn flush(self: Pin<&mut Self>) {
         // SAFETY: live device; the exclusive reference rules out the ioctls
-        // (they borrow the device from its open file) and the workers.
+        // and the other file operations (they borrow the device from its
+        // open file); workers may run meanwhile (the flush waits for them)
+        // but reach neither the ioctls nor the device mutex (`WorkerDev`).
         unsafe { b::vsock_rs_vh_flush(self.raw()) };
     }
 
@@ -267,7 +272,8 @@ impl<T: VhostHandler> Vhost<T> {
     /// without the vq mutexes, under which `VHOST_SET_VRING_KICK` starts
     /// and stops them.
     pub fn dev_stop(self: Pin<&mut Self>) {
-        // SAFETY: live device; the exclusive reference rules out the ioctls.
+        // SAFETY: live device; the exclusive reference rules out the ioctls,
+        // and workers cannot reach them (`WorkerDev`).
         unsafe { b::vsock_rs_vh_dev_stop(self.raw()) };
     }
 
@@ -410,6 +416,52 @@ impl<T: VhostHandler> Vhost<T> {
             }
         };
         f(dev)
+    }
+}
+
+/// The device of a [`Worker`] ([`Worker::dev`]): what its callbacks may
+/// use of it.
+pub struct WorkerDev<'a, T: VhostHandler> {
+    dev: &'a Vhost<T>,
+}
+
+impl<T: VhostHandler> Clone for WorkerDev<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: VhostHandler> Copy for WorkerDev<'_, T> {}
+
+impl<'a, T: VhostHandler> WorkerDev<'a, T> {
+    /// The device's data.
+    pub fn data(&self) -> &'a T {
+        self.dev.data()
+    }
+
+    /// See [`Vhost::vq_num`].
+    pub fn vq_num(&self, vq: usize) -> u32 {
+        self.dev.vq_num(vq)
+    }
+
+    /// See [`Vhost::poll_queue`].
+    pub fn poll_queue(&self, vq: usize) {
+        self.dev.poll_queue(vq)
+    }
+
+    /// See [`Vhost::work_queue`].
+    pub fn work_queue(&self, vq: usize) {
+        self.dev.work_queue(vq)
+    }
+
+    /// See [`Vhost::guest_cid`].
+    pub fn guest_cid(&self) -> u32 {
+        self.dev.guest_cid()
+    }
+
+    /// See [`Vhost::net`].
+    pub fn net(&self) -> &'a Net {
+        self.dev.net()
     }
 }
 
@@ -677,11 +729,6 @@ impl<'a, T: VhostHandler> VqGuard<'a, T> {
             lens: [const { Cell::new(None) }; 2],
             _not_send: PhantomData,
         })
-    }
-
-    /// The device.
-    pub fn dev(&self) -> &'a Vhost<T> {
-        self.dev
     }
 
     /// `vhost_vq_get_backend() != NULL`: the device is running.
