@@ -262,8 +262,12 @@ impl<T: VhostHandler> Vhost<T> {
     pub fn flush(self: Pin<&mut Self>) {
         // SAFETY: live device; the exclusive reference rules out the ioctls
         // and the other file operations (they borrow the device from its
-        // open file); workers may run meanwhile (the flush waits for them)
-        // but reach neither the ioctls nor the device mutex (`WorkerDev`).
+        // open file); workers may run meanwhile (the flush waits for them),
+        // and table readers (`Found`) unless the device was unhashed, but
+        // they reach neither the ioctls nor the device mutex (`WorkerDev`,
+        // `Found`): they only queue work, which the flush tolerates.  Their
+        // shared references beside this `Pin<&mut>` are fine: `Vhost` is
+        // `!Unpin` (see its `PinnedDrop`).
         unsafe { b::vsock_rs_vh_flush(self.raw()) };
     }
 
@@ -273,7 +277,10 @@ impl<T: VhostHandler> Vhost<T> {
     /// and stops them.
     pub fn dev_stop(self: Pin<&mut Self>) {
         // SAFETY: live device; the exclusive reference rules out the ioctls,
-        // and workers cannot reach them (`WorkerDev`).
+        // which workers and table readers cannot reach (`WorkerDev`,
+        // `Found`); they only queue work (`poll_queue` does not touch a
+        // poll's wait queue).  `vhost_dev_stop` ends with a flush, as
+        // `Vhost::flush`.
         unsafe { b::vsock_rs_vh_dev_stop(self.raw()) };
     }
 
