@@ -160,7 +160,7 @@ fn set_features(dev: &Dev, features: u64) -> Result {
 }
 
 /// Is there space left for replies to rx packets?
-fn more_replies(dev: vhost::WorkerDev<'_, Vsock>) -> bool {
+fn more_replies(dev: vhost::Found<'_, Vsock>) -> bool {
     let val = dev.data().queued_replies.load(Ordering::SeqCst);
     i64::from(val) < i64::from(dev.vq_num(VQ_TX))
 }

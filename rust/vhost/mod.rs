@@ -60,13 +60,11 @@ pub struct Worker<'a, T: VhostHandler> {
 }
 
 impl<'a, T: VhostHandler> Worker<'a, T> {
-    /// The device being served, as a worker may use it: not its ioctls,
-    /// its device mutex or its IOTLB file path, which would run alongside
-    /// the release's `flush` and `dev_stop` (a kick can still queue the
-    /// worker between them) and take the device mutex after a vq mutex,
-    /// against the ioctls' order.
-    pub fn dev(&self) -> WorkerDev<'a, T> {
-        WorkerDev { dev: self.dev }
+    /// The device being served, as a worker may use it ([`Found`]).
+    pub fn dev(&self) -> Found<'a, T> {
+        // INVARIANT: live while the worker runs the callback, which `'a`
+        // does not outlive.
+        Found { dev: self.dev }
     }
 
     /// The start of every ring walk of upstream's handlers, and the only
@@ -258,16 +256,16 @@ impl<T: VhostHandler> Vhost<T> {
     /// file operation running (upstream: release): the vhost core's flush
     /// walks the device's workers, which its ioctls may change, and a
     /// worker that flushed its own device would wait for itself.  Workers
-    /// ([`WorkerDev`]) and table lookups ([`Found`]) cannot call it.
+    /// and table lookups see the device as a [`Found`], and cannot call it.
     pub fn flush(self: Pin<&mut Self>) {
         // SAFETY: live device; the exclusive reference rules out the ioctls
         // and the other file operations (they borrow the device from its
         // open file); workers may run meanwhile (the flush waits for them),
-        // and table readers (`Found`) unless the device was unhashed, but
-        // they reach neither the ioctls nor the device mutex (`WorkerDev`,
-        // `Found`): they only queue work, which the flush tolerates.  Their
-        // shared references beside this `Pin<&mut>` are fine: `Vhost` is
-        // `!Unpin` (see its `PinnedDrop`).
+        // and table readers unless the device was unhashed, but they reach
+        // neither the ioctls nor the device mutex (`Found`): they only
+        // queue work, which the flush tolerates.  Their shared references
+        // beside this `Pin<&mut>` are fine: `Vhost` is `!Unpin` (see its
+        // `PinnedDrop`).
         unsafe { b::vsock_rs_vh_flush(self.raw()) };
     }
 
@@ -277,10 +275,9 @@ impl<T: VhostHandler> Vhost<T> {
     /// and stops them.
     pub fn dev_stop(self: Pin<&mut Self>) {
         // SAFETY: live device; the exclusive reference rules out the ioctls,
-        // which workers and table readers cannot reach (`WorkerDev`,
-        // `Found`); they only queue work (`poll_queue` does not touch a
-        // poll's wait queue).  `vhost_dev_stop` ends with a flush, as
-        // `Vhost::flush`.
+        // which workers and table readers cannot reach (`Found`); they
+        // only queue work (`poll_queue` does not touch a poll's wait
+        // queue).  `vhost_dev_stop` ends with a flush, as `Vhost::flush`.
         unsafe { b::vsock_rs_vh_dev_stop(self.raw()) };
     }
 
@@ -426,63 +423,30 @@ impl<T: VhostHandler> Vhost<T> {
     }
 }
 
-/// The device of a [`Worker`] ([`Worker::dev`]): what its callbacks may
-/// use of it.
-pub struct WorkerDev<'a, T: VhostHandler> {
+/// A device found by [`Vhost::lookup`], valid for the RCU read-side
+/// section of the lookup, or a [`Worker`]'s device ([`Worker::dev`]):
+/// what may be done there, without sleeping (a sleep would end the RCU
+/// section, and the device could be freed under us) and without the
+/// device's ioctls or its mutex (from a worker they could run alongside
+/// the release's `flush` and `dev_stop`, a kick can still queue the
+/// worker between them, and would take the device mutex after a vq
+/// mutex, against the ioctls' order).
+///
+/// # Invariants
+///
+/// `dev` is a hashed device seen under `rcu_read_lock()`, held for `'a`,
+/// or the device of a worker running one of its callbacks for `'a`.
+pub struct Found<'a, T: VhostHandler> {
     dev: &'a Vhost<T>,
 }
 
-impl<T: VhostHandler> Clone for WorkerDev<'_, T> {
+impl<T: VhostHandler> Clone for Found<'_, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: VhostHandler> Copy for WorkerDev<'_, T> {}
-
-impl<'a, T: VhostHandler> WorkerDev<'a, T> {
-    /// The device's data.
-    pub fn data(&self) -> &'a T {
-        self.dev.data()
-    }
-
-    /// See [`Vhost::vq_num`].
-    pub fn vq_num(&self, vq: usize) -> u32 {
-        self.dev.vq_num(vq)
-    }
-
-    /// See [`Vhost::poll_queue`].
-    pub fn poll_queue(&self, vq: usize) {
-        self.dev.poll_queue(vq)
-    }
-
-    /// See [`Vhost::work_queue`].
-    pub fn work_queue(&self, vq: usize) {
-        self.dev.work_queue(vq)
-    }
-
-    /// See [`Vhost::guest_cid`].
-    pub fn guest_cid(&self) -> u32 {
-        self.dev.guest_cid()
-    }
-
-    /// See [`Vhost::net`].
-    pub fn net(&self) -> &'a Net {
-        self.dev.net()
-    }
-}
-
-/// A device found by [`Vhost::lookup`], valid for the RCU read-side
-/// section of the lookup: what may be done there, without sleeping (a
-/// sleep would end the section, and the device could be freed under us).
-///
-/// # Invariants
-///
-/// `dev` is a hashed device seen under `rcu_read_lock()`, held for `'a`.
-#[derive(Clone, Copy)]
-pub struct Found<'a, T: VhostHandler> {
-    dev: &'a Vhost<T>,
-}
+impl<T: VhostHandler> Copy for Found<'_, T> {}
 
 impl<'a, T: VhostHandler> Found<'a, T> {
     /// The device's data.
@@ -513,6 +477,11 @@ impl<'a, T: VhostHandler> Found<'a, T> {
     /// See [`Vhost::guest_cid`].
     pub fn guest_cid(&self) -> u32 {
         self.dev.guest_cid()
+    }
+
+    /// See [`Vhost::net`].
+    pub fn net(&self) -> &'a Net {
+        self.dev.net()
     }
 }
 
