@@ -24,7 +24,9 @@ per-round ratios Rust/C with its 95% confidence interval (Student's t on
 the logarithms, the rounds taken as independent), and the rounds in which
 Rust did better.  What the two measurements of a round share cancels in
 the ratio (the L1 boot; with BENCH_GUEST_BOOT=one also the L2 boot and its
-placement).  A round with a value that is not positive is left out.
+placement).  A round with a value that is not positive is left out.  The
+rounds of a run all share its L1 boot, and runs of the same code have
+differed by more than this interval: bench/pool.py pools several runs.
 
 With RUN_DIR/order.csv (part,round,position,impl: the order in which each
 round measured its implementations, suites/bench.sh), a further table
