@@ -9,20 +9,18 @@ differed by more than report.py's per-run intervals allow (design.rst,
 "Runs, not rounds, are the unit").  So for each Rust/C row (every case
 and metric with C and Rust in the same round of some run) this prints:
 each run's paired geometric mean and rounds; the geometric mean of the
-runs' own means with its 95% interval over the runs (Student's t, runs
-- 1 degrees of freedom; the runs taken as the independent units); and
-all rounds pooled, with their interval and the rounds Rust won, as
-report.py computes them within one run.  Rounds with a value that is not
+runs' own means with its 95% interval over the runs (Student's t, runs -
+1 degrees of freedom; the runs taken as the independent units) and the
+runs Rust won; and all rounds pooled, with their interval and the rounds
+Rust won, as report.py computes them within one run.  Rounds with a value that is not
 positive are left out.  Exits 1 without a run directory.
 """
 import csv
-import math
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import HIGHER_IS_BETTER, T975, paired  # noqa: E402
+from report import HIGHER_IS_BETTER, fmt_paired, paired  # noqa: E402
 
 
 def ratios(run):
@@ -45,10 +43,10 @@ def main():
     keys = sorted({k for rr in per_run for k, v in rr.items() if v})
     print(f"{len(runs)} runs: " + " ".join(Path(r).name for r in runs))
     print(f"{'case':<16} {'metric':<10} {'per run (rounds)':<40} "
-          f"{'over the runs [95% CI]':<26} all rounds [95% CI] won")
+          f"{'over the runs [95% CI] won':<30} all rounds [95% CI] won")
     for key in keys:
         higher = key[1] in HIGHER_IS_BETTER
-        means, cells, base, other = [], [], {}, {}
+        means, cells, base, other = {}, [], {}, {}
         for i, rr in enumerate(per_run):
             rounds = rr.get(key, {})
             p = paired({r: c for r, (c, _) in rounds.items()},
@@ -56,22 +54,15 @@ def main():
             if p is None:
                 cells.append("-")
                 continue
-            means.append(math.log(p["geomean"]))
+            means[i] = p["geomean"]
             cells.append(f"{p['geomean']:.3f}({p['rounds']})")
             for r, (c, s) in rounds.items():
                 base[(i, r)], other[(i, r)] = c, s
-        over = "-"
-        if len(means) >= 2:
-            m = statistics.fmean(means)
-            half = T975[min(len(means) - 2, len(T975) - 1)] * \
-                statistics.stdev(means) / math.sqrt(len(means))
-            over = f"{math.exp(m):.3f} [{math.exp(m - half):.3f}, {math.exp(m + half):.3f}]"
-        p = paired(base, other, higher)
-        pooled = "-"
-        if p is not None:
-            ci = "" if p["ci95"] is None else f" [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
-            pooled = f"{p['geomean']:.3f}{ci} {p['won']}/{p['rounds']}"
-        print(f"{key[0]:<16} {key[1]:<10} {' '.join(cells):<40} {over:<26} {pooled}")
+        # The runs' means as the units: paired against 1 each.
+        over = fmt_paired(paired(dict.fromkeys(means, 1.0), means, higher)) \
+            if len(means) >= 2 else "-"
+        pooled = fmt_paired(paired(base, other, higher))
+        print(f"{key[0]:<16} {key[1]:<10} {' '.join(cells):<40} {over:<30} {pooled}")
     return 0
 
 
