@@ -12,8 +12,9 @@ each run's paired geometric mean and rounds; the geometric mean of the
 runs' own means with its 95% interval over the runs (Student's t, runs -
 1 degrees of freedom; the runs taken as the independent units) and the
 runs Rust won; and all rounds pooled, with their interval and the rounds
-Rust won, as report.py computes them within one run.  Rounds with a value that is not
-positive are left out.  Exits 1 without a run directory.
+Rust won, as report.py computes them within one run.  Rounds with a
+value that is not positive are left out.  Exits 1 without a run
+directory.
 """
 import csv
 import sys
@@ -23,15 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import HIGHER_IS_BETTER, fmt_paired, paired  # noqa: E402
 
 
-def ratios(run):
-    """{(case, metric): {round: (c, rust)}} of one run's bench.csv."""
+def values(run):
+    """{(case, metric): {impl: {round: value}}} of C and Rust in one run's
+    bench.csv."""
     out = {}
     for r in csv.DictReader(open(Path(run) / "bench.csv")):
         if r["impl"] in ("c", "rust"):
-            key = (r["case"], r["metric"])
-            out.setdefault(key, {}).setdefault(r["round"], {})[r["impl"]] = float(r["value"])
-    return {k: {rnd: (v["c"], v["rust"]) for rnd, v in rs.items() if "c" in v and "rust" in v}
-            for k, rs in out.items()}
+            out.setdefault((r["case"], r["metric"]), {"c": {}, "rust": {}}) \
+                [r["impl"]][r["round"]] = float(r["value"])
+    return out
 
 
 def main():
@@ -39,8 +40,8 @@ def main():
     if not runs:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 1
-    per_run = [ratios(r) for r in runs]
-    keys = sorted({k for rr in per_run for k, v in rr.items() if v})
+    per_run = [values(r) for r in runs]
+    keys = sorted({k for rr in per_run for k, v in rr.items() if set(v["c"]) & set(v["rust"])})
     print(f"{len(runs)} runs: " + " ".join(Path(r).name for r in runs))
     print(f"{'case':<16} {'metric':<10} {'per run (rounds)':<40} "
           f"{'over the runs [95% CI] won':<30} all rounds [95% CI] won")
@@ -48,16 +49,16 @@ def main():
         higher = key[1] in HIGHER_IS_BETTER
         means, cells, base, other = {}, [], {}, {}
         for i, rr in enumerate(per_run):
-            rounds = rr.get(key, {})
-            p = paired({r: c for r, (c, _) in rounds.items()},
-                       {r: s for r, (_, s) in rounds.items()}, higher)
+            v = rr.get(key, {"c": {}, "rust": {}})
+            p = paired(v["c"], v["rust"], higher)
             if p is None:
                 cells.append("-")
                 continue
             means[i] = p["geomean"]
             cells.append(f"{p['geomean']:.3f}({p['rounds']})")
-            for r, (c, s) in rounds.items():
-                base[(i, r)], other[(i, r)] = c, s
+            # All rounds, each named by its run too.
+            base.update({(i, r): x for r, x in v["c"].items()})
+            other.update({(i, r): x for r, x in v["rust"].items()})
         # The runs' means as the units: paired against 1 each.
         over = fmt_paired(paired(dict.fromkeys(means, 1.0), means, higher)) \
             if len(means) >= 2 else "-"
